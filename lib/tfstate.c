@@ -194,7 +194,7 @@ static int dup_trimmed(const char *s, size_t len, char **ret)
     return *ret ? 0 : -ENOMEM;
 }
 
-static bool is_alias(const char *s)
+static bool is_identifier(const char *s)
 {
     if (!*s)
         return false;
@@ -289,7 +289,7 @@ static int parse_provider(const char *addr, char **ret_source, char **ret_alias)
         r = dup_trimmed(type, dot ? (size_t)(dot - type) : strlen(type), &t);
         if (r < 0)
             return r;
-        if (!is_alias(t)) {
+        if (!is_identifier(t)) {
             free(t);
             return -EINVAL;
         }
@@ -309,7 +309,7 @@ static int parse_provider(const char *addr, char **ret_source, char **ret_alias)
     } else {
         return -EINVAL;
     }
-    if (alias && !is_alias(alias)) {
+    if (alias && !is_identifier(alias)) {
         r = -EINVAL;
         goto fail;
     }
@@ -386,7 +386,8 @@ static int cmp_group(const void *a, const void *b)
 static int flat_value(struct parser *p, const char *addr, struct flat_ent *e, size_t n,
                       unsigned depth, json_t **ret);
 
-/* Sort e[0..n) by first segment and call fn for each run of equal ones. */
+/* End of the run of entries from i on that share e[i]'s first segment
+ * (e is sorted by cmp_seg). */
 static size_t next_group(struct flat_ent *e, size_t n, size_t i)
 {
     size_t j = i + 1, l = seg_len(e[i].rest);
@@ -783,7 +784,7 @@ static int fill_instance(struct parser *p, const struct resource_ctx *rc, json_t
                          struct tfstate_instance *inst)
 {
     json_t *key = json_object_get(io, "index_key"), *attrs, *flat, *v;
-    const char *status, *deposed, *iprov;
+    const char *status, *deposed, *iprov, *cfg;
     struct buf addr;
     bool from_flat = false;
     int r;
@@ -881,17 +882,15 @@ static int fill_instance(struct parser *p, const struct resource_ctx *rc, json_t
                          inst->address, iprov);
         if (r < 0)
             goto fail;
-        inst->provider_config = strdup(iprov);
-    } else if (rc->provider_config) {
-        inst->provider_config = strdup(rc->provider_config);
+    } else if (rc->provider) {
         inst->provider = strdup(rc->provider);
-        inst->provider_alias = rc->alias ? strdup(rc->alias) : NULL;
-        if (!inst->provider || (rc->alias && !inst->provider_alias)) {
+        if (!inst->provider || (rc->alias && !(inst->provider_alias = strdup(rc->alias)))) {
             r = -ENOMEM;
             goto fail;
         }
     }
-    if ((iprov || rc->provider_config) && !inst->provider_config) {
+    cfg = iprov ? iprov : rc->provider_config;
+    if (cfg && !(inst->provider_config = strdup(cfg))) {
         r = -ENOMEM;
         goto fail;
     }
