@@ -184,14 +184,11 @@ static size_t scan_module_path(const char *s)
 
 static int dup_trimmed(const char *s, size_t len, char **ret)
 {
-    while (len > 0 && isspace((unsigned char)*s)) {
-        s++;
-        len--;
-    }
-    while (len > 0 && isspace((unsigned char)s[len - 1]))
-        len--;
     *ret = str_ndup(s, len);
-    return *ret ? 0 : -ENOMEM;
+    if (!*ret)
+        return -ENOMEM;
+    str_trim(*ret);
+    return 0;
 }
 
 static bool is_identifier(const char *s)
