@@ -15,6 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* <sys/param.h> (pulled in by <uv.h>) defines MIN and MAX without a guard;
+ * include it first so both orders of inclusion compile. */
+#include <sys/param.h>
+
 #define PLUMB_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #define ARRAY_SIZE(a)           (sizeof(a) / sizeof((a)[0]))
 #ifndef MIN
