@@ -169,6 +169,16 @@ static void host_unref(struct http_client *cl, struct host_slot *h)
 
 /* ---- calls -------------------------------------------------------------- */
 
+static void call_clear_headers(struct http_call *c)
+{
+    for (size_t i = 0; i < c->n_headers; i++) {
+        free(c->headers[i].name);
+        free(c->headers[i].value);
+    }
+    c->n_headers = 0;
+    c->header_bytes = 0;
+}
+
 static void call_free(struct http_call *c)
 {
     if (!c)
@@ -179,23 +189,10 @@ static void call_free(struct http_call *c)
     host_unref(c->client, c->host);
     free(c->hostport);
     buf_free(&c->body);
-    for (size_t i = 0; i < c->n_headers; i++) {
-        free(c->headers[i].name);
-        free(c->headers[i].value);
-    }
+    call_clear_headers(c);
     free(c->headers);
     free(c->error_msg);
     free(c);
-}
-
-static void call_clear_headers(struct http_call *c)
-{
-    for (size_t i = 0; i < c->n_headers; i++) {
-        free(c->headers[i].name);
-        free(c->headers[i].value);
-    }
-    c->n_headers = 0;
-    c->header_bytes = 0;
 }
 
 static void call_set_error(struct http_call *c, int code, const char *fmt, ...) PLUMB_PRINTF(3, 4);
@@ -431,8 +428,6 @@ static void translate_result(struct http_call *c, CURLcode rc)
         break;
     default: call_set_error(c, -EIO, "request to %s failed: %s", c->hostport, detail); break;
     }
-    if (c->error < 0 && !c->error_msg)
-        c->error = -ENOMEM; /* the message itself could not be allocated */
 }
 
 static void pump(struct http_client *cl);
@@ -670,7 +665,8 @@ static void deliver(struct http_client *cl)
         list_remove(&cl->done, c);
         c->state = CALL_DELIVERING;
         resp.error = c->error;
-        resp.error_msg = c->error_msg ? c->error_msg : "";
+        /* Without memory for the message, strerror() still says something. */
+        resp.error_msg = c->error_msg ? c->error_msg : c->error ? strerror(-c->error) : "";
         resp.status = c->status;
         resp.headers = c->headers;
         resp.n_headers = c->n_headers;
@@ -1028,7 +1024,7 @@ int http_send(struct http_client *client, const struct http_request *req, http_d
 fail:
     free(key);
     call_free(c);
-    if (r == -ENOMEM && err && !err->msg[0])
+    if (r == -ENOMEM)
         perr_set(err, r, "out of memory");
     return r;
 }
@@ -1041,8 +1037,6 @@ void http_cancel(struct http_call *c)
         return;
     cl = c->client;
     call_set_error(c, -ECANCELED, "request to %s cancelled", c->hostport);
-    if (!c->error_msg)
-        c->error = -ECANCELED; /* the callback still learns why */
     call_finish(c);
     pump(cl);
     arm_deliver(cl);

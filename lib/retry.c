@@ -369,7 +369,7 @@ int retry_budgets_new(double share, struct retry_budgets **ret)
     struct retry_budgets *b;
     int r;
 
-    if (!ret || share < 0.0 || share > 1.0 || share != share)
+    if (!ret || (share != 0.0 && !valid_share(share)))
         return -EINVAL;
     b = calloc(1, sizeof(*b));
     if (!b)
