@@ -797,12 +797,22 @@ static bool valid_token(const char *s, size_t len)
     return true;
 }
 
+/* Append a copy of line; the list is unchanged on failure. */
+static int slist_add(struct curl_slist **list, const char *line)
+{
+    struct curl_slist *n = curl_slist_append(*list, line);
+    if (!n)
+        return -ENOMEM;
+    *list = n;
+    return 0;
+}
+
 /* Copy the caller's headers into a curl list, checking each line.  Curl's
  * "Name:" means "remove the header", so an empty value is sent as
  * "Name;". */
 static int build_headers(const struct http_request *req, struct curl_slist **ret, struct perr *err)
 {
-    struct curl_slist *list = NULL, *tmp;
+    struct curl_slist *list = NULL;
     bool have_ct = false, have_expect = false;
     int r;
 
@@ -828,34 +838,16 @@ static int build_headers(const struct http_request *req, struct curl_slist **ret
             copy = str_printf("%.*s;", (int)(colon - line), line);
         else
             copy = strdup(line);
-        if (!copy) {
-            r = -ENOMEM;
-            goto fail;
-        }
-        tmp = curl_slist_append(list, copy);
+        r = copy ? slist_add(&list, copy) : -ENOMEM;
         free(copy);
-        if (!tmp) {
-            r = -ENOMEM;
+        if (r < 0)
             goto fail;
-        }
-        list = tmp;
     }
-    if (!have_ct) {
-        tmp = curl_slist_append(list, "Content-Type:");
-        if (!tmp) {
-            r = -ENOMEM;
-            goto fail;
-        }
-        list = tmp;
-    }
-    if (!have_expect) {
-        tmp = curl_slist_append(list, "Expect:");
-        if (!tmp) {
-            r = -ENOMEM;
-            goto fail;
-        }
-        list = tmp;
-    }
+    r = have_ct ? 0 : slist_add(&list, "Content-Type:");
+    if (r == 0 && !have_expect)
+        r = slist_add(&list, "Expect:");
+    if (r < 0)
+        goto fail;
     *ret = list;
     return 0;
 fail:

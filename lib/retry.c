@@ -567,19 +567,29 @@ static void refill(const struct retry_budgets *b, struct bucket *bk, int64_t now
     bk->refilled_once = true;
 }
 
+/* The bucket for key, created on first use, refilled to now_ms. */
+static int use_bucket(struct retry_budgets *b, int64_t now_ms, const struct retry_budget_key *key,
+                      bool create, struct bucket **ret)
+{
+    int r;
+    if (!b || !key_valid(key))
+        return -EINVAL;
+    r = find_bucket(b, key, create, ret);
+    if (r < 0)
+        return r;
+    refill(b, *ret, now_ms);
+    return 0;
+}
+
 int64_t retry_budget_acquire(struct retry_budgets *b, int64_t now_ms,
                              const struct retry_budget_key *key)
 {
     struct bucket *bk;
     double cap, rate, wait;
-    int r;
+    int r = use_bucket(b, now_ms, key, true, &bk);
 
-    if (!b || !key_valid(key))
-        return -EINVAL;
-    r = find_bucket(b, key, true, &bk);
     if (r < 0)
         return r;
-    refill(b, bk, now_ms);
     if (bk->tokens >= 1.0) {
         bk->tokens -= 1.0;
         return 0;
@@ -593,14 +603,10 @@ int retry_budget_throttled(struct retry_budgets *b, int64_t now_ms,
                            const struct retry_budget_key *key)
 {
     struct bucket *bk;
-    int r;
+    int r = use_bucket(b, now_ms, key, true, &bk);
 
-    if (!b || !key_valid(key))
-        return -EINVAL;
-    r = find_bucket(b, key, true, &bk);
     if (r < 0)
         return r;
-    refill(b, bk, now_ms);
     if (!bk->decreased_once || now_ms - bk->last_decrease_ms >= RETRY_BUDGET_ADAPT_INTERVAL_MS) {
         bk->factor = MAX(RETRY_BUDGET_MIN_FACTOR, bk->factor * 0.5);
         bk->last_decrease_ms = bk->last_change_ms = now_ms;
@@ -614,15 +620,12 @@ int retry_budget_succeeded(struct retry_budgets *b, int64_t now_ms,
                            const struct retry_budget_key *key)
 {
     struct bucket *bk;
-    int r;
+    /* Refilling first accounts for the time spent at the old rate. */
+    int r = use_bucket(b, now_ms, key, true, &bk);
 
-    if (!b || !key_valid(key))
-        return -EINVAL;
-    r = find_bucket(b, key, true, &bk);
     if (r < 0)
         return r;
     if (bk->factor < 1.0 && now_ms - bk->last_change_ms >= RETRY_BUDGET_ADAPT_INTERVAL_MS) {
-        refill(b, bk, now_ms); /* account for the time at the old rate first */
         bk->factor = MIN(1.0, bk->factor + RETRY_BUDGET_RECOVERY_STEP);
         bk->last_change_ms = now_ms;
     }
@@ -636,12 +639,11 @@ int retry_budget_info(struct retry_budgets *b, int64_t now_ms, const struct retr
     struct retry_budget_info info;
     int r;
 
-    if (!b || !key_valid(key) || !ret)
+    if (!ret)
         return -EINVAL;
-    r = find_bucket(b, key, false, &bk);
+    r = use_bucket(b, now_ms, key, false, &bk);
     if (r < 0)
         return r;
-    refill(b, bk, now_ms);
     bucket_params(b, bk, &info.capacity, &info.rate_per_s, &info.share);
     info.tokens = bk->tokens;
     info.factor = bk->factor;
