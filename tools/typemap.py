@@ -289,6 +289,9 @@ def md(tm, controls_md):
                 if c not in ctl_by_type[t["type"]]:
                     ctl_by_type[t["type"]].append(c)
                 ctl_attrs.setdefault(c, []).append(f"{t['type']}.{path}")
+    def md_cell(text):
+        return text.replace("|", "\\|")
+
     for t in tm["types"]:
         idr = t["id"]
         state = idr.get("state", [])
@@ -300,7 +303,7 @@ def md(tm, controls_md):
         aws_type = t.get("aws_type") or "—"
         coll = t.get("collector") or "—"
         w(f"| `{t['type']}` | {aws_type} | {t['service']} | {coll} | {t['scope']} | {cfg} | "
-          f"{idr['live']} | {st} | {ctls} |")
+          f"{md_cell(idr['live'])} | {md_cell(st)} | {ctls} |")
     w("")
     w("## Controls → attributes")
     w("")
@@ -327,7 +330,7 @@ def md(tm, controls_md):
     w("|---|---|")
     for t in tm["types"]:
         for u in t.get("unmanaged_exclude", []):
-            w(f"| `{t['type']}` | {u['reason']} |")
+            w(f"| `{t['type']}` | {md_cell(u['reason'])} |")
     w("")
     return "\n".join(out)
 
