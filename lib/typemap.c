@@ -1344,13 +1344,15 @@ static int parse_type(struct typemap *tm, const json_t *j, size_t index, struct 
             return fail(err, c, "must be an object");
         if ((r = check_keys(filter, filter_keys, c, err)) < 0)
             return r;
-        const struct typemap_source *fs;
-        if ((r = parse_type_source(&pc, filter, "filter.from", &fs, ctx)) < 0)
+        if ((r = parse_type_source(&pc, filter, "filter.from", &t->filter_source, ctx)) < 0)
             return r;
+        t->filter_value = json_object_get(filter, "eq");
+        if (!t->filter_source || !t->filter_value)
+            return fail(err, c, "needs 'from' and 'eq'");
     }
-    const char *note;
-    if ((r = get_string(j, "note", false, &note, ctx, err)) < 0 ||
-        (r = get_string(j, "note2", false, &note, ctx, err)) < 0)
+    const char *note2;
+    if ((r = get_string(j, "note", false, &t->note, ctx, err)) < 0 ||
+        (r = get_string(j, "note2", false, &note2, ctx, err)) < 0)
         return r;
     return 0;
 }

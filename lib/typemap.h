@@ -46,6 +46,8 @@
  *                   ("Reservations[].Instances[]", "" for the output itself)
  *   attributes      {name: ATTR}
  *   unmanaged_exclude [{"reason": text, "when": PRED}]
+ *   filter          {"from": "Op:Path", "eq": value, "note"}: the items of Op
+ *                   that are of this type (IsEgress false: ingress rules)
  *   note, note2     free text
  *
  * An attribute:
@@ -226,6 +228,11 @@ struct typemap_type {
     size_t n_ops;
     const char *arn_template;                /* or NULL */
     const struct typemap_source *arn_source; /* or NULL */
+    /* "filter": the collector keeps only the items whose filter_source
+     * member equals filter_value (ingress vs egress rules); or NULL. */
+    const struct typemap_source *filter_source;
+    const json_t *filter_value;
+    const char *note; /* or NULL */
     const struct typemap_attr *attrs;
     size_t n_attrs;
     const struct typemap_type_rules *rules;
@@ -284,11 +291,6 @@ int typemap_live_id(const struct typemap *tm, const char *type, const json_t *de
 bool typemap_unmanaged_excluded(const struct typemap *tm, const struct resource *r,
                                 enum typemap_parent_state parent, const char **ret_reason);
 
-/* Evaluate a relation's "when" predicate or any compiled predicate of the
- * table against declared attributes (no resource fields, no parent). */
-bool typemap_relation_applies(const struct typemap *tm, size_t relation, size_t separate,
-                              const json_t *declared_attrs);
-
 /* Relations (see the format above), in table order. */
 struct typemap_relation_separate {
     const struct typemap_type *type;
@@ -302,6 +304,11 @@ struct typemap_relation {
 };
 size_t typemap_relation_count(const struct typemap *tm);
 const struct typemap_relation *typemap_relation_at(const struct typemap *tm, size_t i);
+/* Whether separate entry `separate` of relation `relation` covers a declared
+ * instance with these attributes: its "when" holds (true when it has none).
+ * False for out-of-range indices. */
+bool typemap_relation_applies(const struct typemap *tm, size_t relation, size_t separate,
+                              const json_t *declared_attrs);
 
 /* Build the live ARN of a resource of type t from its arn.template (NULL
  * when the type has no template).  attrs supplies the other placeholders.

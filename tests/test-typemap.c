@@ -242,6 +242,11 @@ START_TEST(lookups)
         typemap_attr(typemap_find(tm, "aws_lb"), "access_logs[0].enabled");
     ck_assert_str_eq(lb_sel->select_member, "Key");
     ck_assert_str_eq(lb_sel->select_value, "access_logs.s3.enabled");
+    const struct typemap_type *ing = typemap_find(tm, "aws_vpc_security_group_ingress_rule");
+    ck_assert_str_eq(ing->filter_source->path, "SecurityGroupRules[].IsEgress");
+    ck_assert(json_is_false(ing->filter_value));
+    ck_assert(json_is_true(typemap_find(tm, "aws_vpc_security_group_egress_rule")->filter_value));
+    ck_assert_ptr_null(inst->filter_source);
     ck_assert_str_eq(typemap_compare_name(TYPEMAP_COMPARE_SET_OF_OBJECTS), "set_of_objects");
     ck_assert_str_eq(typemap_kind_name(TYPEMAP_KIND_MAP), "map");
     ck_assert_str_eq(typemap_scope_name(TYPEMAP_SCOPE_REGION_SINGLETON), "region_singleton");
@@ -431,6 +436,8 @@ START_TEST(every_source_exists_in_botocore)
             check_source(&m, t, "id", t->id_source, &checked);
         if (t->arn_source)
             check_source(&m, t, "arn", t->arn_source, &checked);
+        if (t->filter_source)
+            check_source(&m, t, "filter", t->filter_source, &checked);
         /* Every operation the type lists exists, and so does its item root. */
         for (size_t k = 0; k < t->n_ops; k++)
             check_source(&m, t, "operations", &t->ops[k], &checked);
