@@ -558,9 +558,13 @@ static void check_arn_names(struct typemap *tm, const char *type, const json_t *
     char *region = NULL;
     bool regional =
         t->scope == TYPEMAP_SCOPE_REGIONAL || t->scope == TYPEMAP_SCOPE_REGION_SINGLETON;
-    if (regional && !*a.region)
+    if (regional && !*a.region && !json_is_string(json_object_get(attrs, "region")))
         ck_assert_int_eq(typemap_declared_region(t, attrs, &region), -ENODATA);
-    else {
+    else if (regional && !*a.region) {
+        ck_assert_int_eq(typemap_declared_region(t, attrs, &region), 0);
+        ck_assert_str_eq(region, sattr(attrs, "region"));
+        free(region);
+    } else {
         ck_assert_int_eq(typemap_declared_region(t, attrs, &region), 0);
         ck_assert_str_eq(region, regional ? a.region : "global");
         free(region);
@@ -1090,6 +1094,35 @@ START_TEST(arn_parse)
 }
 END_TEST
 
+START_TEST(declared_regions)
+{
+    struct typemap *tm = load_embedded();
+    char *region = NULL;
+    json_t *o = json_pack("{s:s}", "id", "eu-central-1");
+    ck_assert_int_eq(
+        typemap_declared_region(typemap_find(tm, "aws_ebs_encryption_by_default"), o, &region), 0);
+    ck_assert_str_eq(region, "eu-central-1");
+    free(region);
+    ck_assert_int_eq(
+        typemap_declared_region(
+            typemap_find(tm, "aws_bedrock_model_invocation_logging_configuration"), o, &region),
+        0);
+    ck_assert_str_eq(region, "eu-central-1");
+    free(region);
+    ck_assert_int_eq(typemap_declared_region(typemap_find(tm, "aws_iam_role"), o, &region), 0);
+    ck_assert_str_eq(region, "global");
+    free(region);
+    region = (char *)"untouched";
+    ck_assert_int_eq(typemap_declared_region(typemap_find(tm, "aws_instance"), o, &region),
+                     -ENODATA);
+    ck_assert_int_eq(typemap_declared_region(typemap_find(tm, "aws_s3_bucket_policy"), o, &region),
+                     -ENODATA);
+    ck_assert_str_eq(region, "untouched");
+    json_decref(o);
+    typemap_free(tm);
+}
+END_TEST
+
 START_TEST(arn_build)
 {
     struct typemap *tm = load_embedded();
@@ -1541,6 +1574,7 @@ int main(void)
     tcase_add_test(tc, unmanaged_exclusions);
     tcase_add_test(tc, arn_parse);
     tcase_add_test(tc, arn_build);
+    tcase_add_test(tc, declared_regions);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("malformed");
