@@ -117,7 +117,9 @@
  * document, or, for a declared_only type, with the matching element of the
  * parent's live inline attribute; live elements no separate resource covers
  * are unmanaged parts of the parent.  Without separate resources the inline
- * attribute is compared as declared.
+ * attribute is compared as declared, and the live documents of the separate
+ * types joined to that parent (its aws_vpc_security_group_*_rule documents)
+ * are parts of it, never unmanaged on their own.
  *
  * Ownership and threads: a struct typemap owns everything reachable from it;
  * every pointer handed out is borrowed and valid until typemap_free().  After
