@@ -939,7 +939,7 @@ START_TEST(unmanaged_exclusions)
     expect_excluded(tm,
                     res("aws_vpc_security_group_ingress_rule", "sgr-1", NULL,
                         "{\"security_group_id\": \"sg-1\", \"ip_protocol\": \"tcp\"}", NULL),
-                    TYPEMAP_PARENT_EXCLUDED, "default) security group");
+                    TYPEMAP_PARENT_EXCLUDED, "excluded (default)");
     expect_excluded(tm,
                     res("aws_vpc_security_group_ingress_rule", "sgr-2", NULL,
                         "{\"security_group_id\": \"sg-2\", \"ip_protocol\": \"tcp\"}", NULL),
