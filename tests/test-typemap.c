@@ -868,6 +868,8 @@ START_TEST(live_id_templates)
           "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/x/1" },
         { "aws_account_alternate_contact", "{\"id\": \"111122223333/SECURITY\"}", "SECURITY" },
         { "aws_launch_configuration", "{\"name\": \"lc\", \"id\": \"lc\"}", "lc" },
+        { "aws_db_instance", "{\"identifier\": \"MyDB\", \"id\": \"db-ABC\"}", "mydb" },
+        { "aws_rds_cluster", "{\"id\": \"Cluster-1\"}", "cluster-1" },
     };
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         json_t *a = json_loads(cases[i].attrs, 0, NULL);
@@ -1349,6 +1351,21 @@ static const struct {
     { "\"name\": {\"kind\"", "\"Name\": {\"kind\"",
       "t.json: aws_widget: attribute Name: attribute names are lower-case letters, digits and '_'",
       -EINVAL },
+    { "\"operations\": {\"DescribeWidgets\": \"Widgets[]\"},",
+      "\"operations\": {\"DescribeWidgets\": \"Widgets[]\"}, \"filter\": {\"from\": "
+      "\"DescribeWidgets:Kind\"},",
+      "t.json: aws_widget: filter: needs 'from' and 'eq'", -EINVAL },
+    { "\"operations\": {\"DescribeWidgets\": \"Widgets[]\"},",
+      "\"operations\": {\"DescribeWidgets\": \"Widgets[]\", \"describeGadgets\": \"\"},",
+      "t.json: aws_widget: operation 'describeGadgets' must be an API operation name", -EINVAL },
+    { "\"state\": [\"{id}\"]", "\"state\": [\"{id}\"], \"region\": [\"{zone}\"]",
+      "t.json: aws_widget: id: template '{zone}': unknown attribute 'zone'", -EINVAL },
+    { "\"scope\": \"regional\", \"declared_only\": true, \"config\": null, \"arn\": null,\n"
+      "  \"id\": {\"live\": \"none\", \"import\": \"x\", \"state\": [\"{widget}\"]",
+      "\"scope\": \"global\", \"declared_only\": true, \"config\": null, \"arn\": null,\n"
+      "  \"id\": {\"live\": \"none\", \"import\": \"x\", \"state\": [\"{widget}\"], \"region\": "
+      "[\"{widget}\"]",
+      "t.json: aws_widget_rule: id: 'region' makes no sense for a global type", -EINVAL },
     { "\"tags\": {\"kind\": \"map\"", "\"name\": {\"kind\": \"map\"",
       "t.json:12:9: duplicate object key near '\"name\"'", -EINVAL },
 };
