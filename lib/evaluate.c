@@ -1071,10 +1071,14 @@ static void dcat(char *d, size_t n, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Attribute names that hold secrets end like this (checked on the last
+ * path key, case-insensitively): "master_password", "auth_token",
+ * "secret_access_key".  "password_enabled" or "http_tokens" do not. */
 static bool secret_name(const char *key)
 {
-    static const char *const words[] = { "secret", "password", "token", "private_key",
-                                         "credential" };
+    static const char *const suffixes[] = { "password",    "passwd",     "passphrase",
+                                            "secret",      "secret_key", "token",
+                                            "private_key", "credential", "credentials" };
     char low[64];
     size_t i;
     if (!key)
@@ -1082,11 +1086,8 @@ static bool secret_name(const char *key)
     for (i = 0; key[i] && i < sizeof(low) - 1; i++)
         low[i] = (char)(key[i] >= 'A' && key[i] <= 'Z' ? key[i] + 32 : key[i]);
     low[i] = '\0';
-    /* "http_tokens" is the IMDS setting, not a secret. */
-    if (strstr(low, "http_tokens"))
-        return false;
-    for (i = 0; i < ARRAY_SIZE(words); i++)
-        if (strstr(low, words[i]))
+    for (i = 0; i < ARRAY_SIZE(suffixes); i++)
+        if (str_has_suffix(low, suffixes[i]))
             return true;
     return false;
 }
@@ -1516,6 +1517,7 @@ static enum tv eval_quant(struct ectx *c, const struct pred *p, const json_t *li
         it = json_object_iter((json_t *)list);
     for (size_t i = 0; i < n; i++) {
         char label[96];
+        const char *sep, *body;
         enum tv r;
         if (json_is_array(list)) {
             sub.node = json_array_get(list, i);
@@ -1532,18 +1534,21 @@ static enum tv eval_quant(struct ectx *c, const struct pred *p, const json_t *li
             c->err = sub.err;
             return TV_UNKNOWN;
         }
+        /* "l[1]: @ is 5" reads better as "l[1] is 5". */
+        sep = td && str_has_prefix(tmp, "@ ") ? "" : ": ";
+        body = td && !sep[0] ? tmp + 1 : tmp;
         /* The decisive element ends the walk. */
         if ((op == OP_ANY_OF && r == TV_TRUE) || (op == OP_ALL_OF && r == TV_FALSE) ||
             (op == OP_NONE_OF && r == TV_TRUE)) {
-            dset(d, dn, "%s: %s", label, tmp);
+            dset(d, dn, "%s%s%s", label, sep, body);
             return op == OP_ANY_OF ? TV_TRUE : TV_FALSE;
         }
         if (r == TV_UNKNOWN && !unknown) {
             unknown = true;
             if (d)
-                dset(unk, sizeof(unk), "%s: %s", label, tmp);
+                dset(unk, sizeof(unk), "%s%s%s", label, sep, body);
         } else if (r == TV_FALSE && op == OP_ANY_OF && d && !miss[0]) {
-            dset(miss, sizeof(miss), "%s: %s", label, tmp);
+            dset(miss, sizeof(miss), "%s%s%s", label, sep, body);
         }
     }
     if (unknown) {
@@ -1551,7 +1556,10 @@ static enum tv eval_quant(struct ectx *c, const struct pred *p, const json_t *li
         return TV_UNKNOWN;
     }
     if (op == OP_ANY_OF) {
-        dset(d, dn, "no element of %s qualifies (%s)", name, miss);
+        if (n == 1)
+            dset(d, dn, "%s", miss);
+        else
+            dset(d, dn, "no element of %s qualifies (%s)", name, miss);
         return TV_FALSE;
     }
     if (op == OP_ALL_OF)
@@ -1704,8 +1712,10 @@ static enum tv eval_attr(struct ectx *c, const struct pred *p, char *d, size_t d
         }
         if (d) {
             double days = floor((double)(t - c->ev->now) / (double)DAY_MS);
-            if (op == OP_AHEAD)
+            if (op == OP_AHEAD && days >= 0)
                 dset(d, dn, "%s is %s (%.0f days from now)", name, vb, days);
+            else if (op == OP_AHEAD)
+                dset(d, dn, "%s is %s (%.0f days ago)", name, vb, -days);
             else
                 dset(d, dn, "%s is %s (%.0f days ago)", name, vb, -days);
             if (r != TV_TRUE)
@@ -1802,7 +1812,12 @@ static int rel_visit(const struct resource *r, void *userdata)
             return 0;
     }
     st->seen++;
-    v = st->p->sub ? eval(&sub, st->p->sub, st->want_detail ? tmp : NULL, sizeof(tmp)) : TV_TRUE;
+    if (st->p->sub) {
+        v = eval(&sub, st->p->sub, st->want_detail ? tmp : NULL, sizeof(tmp));
+    } else {
+        v = TV_TRUE;
+        dset(st->want_detail ? tmp : NULL, sizeof(tmp), "exists");
+    }
     if (sub.err)
         return sub.err;
     if (v == TV_TRUE)
@@ -1972,10 +1987,19 @@ out:
     return r;
 }
 
-/* Join child details: "a; b". */
+/* A test of a parameter or of presence: a switch rather than a finding. */
+static bool is_guard(const struct pred *p)
+{
+    if (p->kind != PK_ATTR)
+        return false;
+    return p->path.root == ROOT_CONST || p->op->op == OP_EXISTS || p->op->op == OP_ABSENT ||
+           p->op->op == OP_EMPTY;
+}
+
+/* Join child details: "a; b" (a part already there is not repeated). */
 static void djoin(char *d, size_t dn, const char *part)
 {
-    if (!d)
+    if (!d || !part[0] || strstr(d, part))
         return;
     if (d[0])
         dcat(d, dn, "; %s", part);
@@ -1987,6 +2011,7 @@ static enum tv eval(struct ectx *c, const struct pred *p, char *d, size_t dn)
 {
     char tmp[EVALUATE_DETAIL_MAX];
     char first_unknown[EVALUATE_DETAIL_MAX];
+    char guards[EVALUATE_DETAIL_MAX];
     char *td = d ? tmp : NULL;
     bool unknown = false;
     enum tv r;
@@ -2025,6 +2050,7 @@ static enum tv eval(struct ectx *c, const struct pred *p, char *d, size_t dn)
         return TV_TRUE;
     case PK_ANY:
         first_unknown[0] = '\0';
+        guards[0] = '\0';
         for (size_t i = 0; i < p->n_kids; i++) {
             r = eval(c, p->kids[i], td, sizeof(tmp));
             if (c->err)
@@ -2036,15 +2062,23 @@ static enum tv eval(struct ectx *c, const struct pred *p, char *d, size_t dn)
             if (r == TV_UNKNOWN && !unknown) {
                 unknown = true;
                 if (d)
-                    snprintf(first_unknown, sizeof(first_unknown), "%s", tmp);
-            } else if (r == TV_FALSE) {
-                djoin(d, dn, tmp);
+                    dset(first_unknown, sizeof(first_unknown), "%s", tmp);
+            } else if (r == TV_FALSE && d) {
+                /* Alternatives that only switch the rule on or off (a
+                 * parameter, "x is empty") say little about why it
+                 * failed; they are kept only if nothing else is. */
+                if (is_guard(p->kids[i]))
+                    djoin(guards, sizeof(guards), tmp);
+                else
+                    djoin(d, dn, tmp);
             }
         }
         if (unknown) {
             dset(d, dn, "%s", first_unknown);
             return TV_UNKNOWN;
         }
+        if (d && !d[0])
+            dset(d, dn, "%s", guards);
         return TV_FALSE;
     case PK_ATTR: return eval_attr(c, p, d, dn);
     case PK_RELATED: return eval_related(c, p, d, dn);
