@@ -156,6 +156,7 @@ struct pred {
     json_t *operand; /* resolved */
     double num;      /* numeric operand */
     json_t *dflt;    /* value used when the attribute is absent, or NULL */
+    bool secret;     /* the attribute holds a secret: never print its value */
     /* PK_ATTR quantifiers and PK_RELATED */
     struct pred *sub;
     /* PK_RELATED */
@@ -468,6 +469,9 @@ static const struct opdef *find_op(const char *name)
     return NULL;
 }
 
+static bool secret_name(const char *key);
+static const char *path_last_key(const struct path *p);
+
 static int compile_regex(struct pred *p, const struct where *w, struct perr *err)
 {
     size_t n = json_is_array(p->operand) ? json_array_size(p->operand) : 1;
@@ -553,6 +557,7 @@ static int compile_attr(const json_t *def, const json_t *params, struct where *w
     if (!p->op)
         return perr_set(err, -EINVAL, "%s: missing operator for attribute '%s'", w->s,
                         p->path.text);
+    p->secret = secret_name(path_last_key(&p->path));
     return 0;
 }
 
@@ -882,47 +887,67 @@ const char *finding_status_name(enum finding_status s)
 
 struct finding *finding_free(struct finding *f)
 {
-    if (!f)
-        return NULL;
-    free(f->partition);
-    free(f->account);
-    free(f->region);
-    free(f->resource_type);
-    free(f->resource_id);
-    free(f->aws_type);
-    free(f->arn);
-    free(f->detail);
+    /* The strings live in the same allocation. */
     free(f);
     return NULL;
 }
 
-static int dup_opt(char **dst, const char *src)
+static size_t opt_len(const char *s)
 {
-    if (!src) {
-        *dst = NULL;
-        return 0;
-    }
-    *dst = strdup(src);
-    return *dst ? 0 : -ENOMEM;
+    return s ? strlen(s) + 1 : 0;
+}
+
+/* Copy src (may be NULL) to *at and advance it; returns the copy. */
+static char *place(char **at, const char *src)
+{
+    char *d;
+    size_t l;
+    if (!src)
+        return NULL;
+    l = strlen(src) + 1;
+    d = *at;
+    memcpy(d, src, l);
+    *at += l;
+    return d;
+}
+
+/* One allocation holding the struct and every string. */
+static struct finding *finding_build(const struct control *control, enum finding_status status,
+                                     enum control_severity severity, bool warning,
+                                     const char *partition, const char *account, const char *region,
+                                     const char *rtype, const char *rid, const char *aws_type,
+                                     const char *arn, const char *detail, int64_t time,
+                                     int64_t first_seen)
+{
+    size_t len = opt_len(partition) + opt_len(account) + opt_len(region) + opt_len(rtype) +
+                 opt_len(rid) + opt_len(aws_type) + opt_len(arn) + opt_len(detail ? detail : "");
+    struct finding *f = calloc(1, sizeof(*f) + len);
+    char *at;
+    if (!f)
+        return NULL;
+    at = (char *)(f + 1);
+    f->control = control;
+    f->status = status;
+    f->severity = severity;
+    f->warning = warning;
+    f->partition = place(&at, partition);
+    f->account = place(&at, account);
+    f->region = place(&at, region);
+    f->resource_type = place(&at, rtype);
+    f->resource_id = place(&at, rid);
+    f->aws_type = place(&at, aws_type);
+    f->arn = place(&at, arn);
+    f->detail = place(&at, detail ? detail : "");
+    f->time = time;
+    f->first_seen = first_seen;
+    return f;
 }
 
 struct finding *finding_copy(const struct finding *f)
 {
-    struct finding *c = calloc(1, sizeof(*c));
-    if (!c)
-        return NULL;
-    c->control = f->control;
-    c->status = f->status;
-    c->severity = f->severity;
-    c->warning = f->warning;
-    c->time = f->time;
-    c->first_seen = f->first_seen;
-    if (dup_opt(&c->partition, f->partition) < 0 || dup_opt(&c->account, f->account) < 0 ||
-        dup_opt(&c->region, f->region) < 0 || dup_opt(&c->resource_type, f->resource_type) < 0 ||
-        dup_opt(&c->resource_id, f->resource_id) < 0 || dup_opt(&c->aws_type, f->aws_type) < 0 ||
-        dup_opt(&c->arn, f->arn) < 0 || dup_opt(&c->detail, f->detail ? f->detail : "") < 0)
-        return finding_free(c);
-    return c;
+    return finding_build(f->control, f->status, f->severity, f->warning, f->partition, f->account,
+                         f->region, f->resource_type, f->resource_id, f->aws_type, f->arn,
+                         f->detail, f->time, f->first_seen);
 }
 
 /* ---- the evaluator ---- */
@@ -1119,6 +1144,14 @@ static void fmt_value(const json_t *v, char *out, size_t n)
         else
             snprintf(out, n, "\"%s\"", x);
         return;
+    }
+    switch (json_typeof(v)) {
+    case JSON_INTEGER: snprintf(out, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); return;
+    case JSON_REAL: snprintf(out, n, "%.17g", json_real_value(v)); return;
+    case JSON_TRUE: snprintf(out, n, "true"); return;
+    case JSON_FALSE: snprintf(out, n, "false"); return;
+    case JSON_NULL: snprintf(out, n, "null"); return;
+    default: break;
     }
     s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     if (!s) {
@@ -1579,7 +1612,7 @@ static enum tv eval_attr(struct ectx *c, const struct pred *p, char *d, size_t d
     enum op op = p->op->op;
     enum tv r = TV_UNKNOWN;
     char vb[96], ob[96];
-    bool hide = secret_name(path_last_key(&p->path));
+    bool hide = p->secret;
 
     if (lk == LK_UNKNOWN) {
         dset(d, dn, "%s unknown (%s)", name, why);
@@ -2167,22 +2200,11 @@ static int emit(struct run *run, enum finding_status st, const char *partition, 
         run->out.v = nv;
         run->out.cap = cap;
     }
-    f = calloc(1, sizeof(*f));
+    f = finding_build(run->c, st, warning ? SEVERITY_LOW : run->c->severity, warning,
+                      partition ? partition : "aws", account, region, rtype, rid, aws_type, arn,
+                      detail, run->ev->now, 0);
     if (!f)
         return -ENOMEM;
-    f->control = run->c;
-    f->status = st;
-    f->warning = warning;
-    f->severity = warning ? SEVERITY_LOW : run->c->severity;
-    f->time = run->ev->now;
-    if (dup_opt(&f->partition, partition ? partition : "aws") < 0 ||
-        dup_opt(&f->account, account) < 0 || dup_opt(&f->region, region) < 0 ||
-        dup_opt(&f->resource_type, rtype) < 0 || dup_opt(&f->resource_id, rid) < 0 ||
-        dup_opt(&f->aws_type, aws_type) < 0 || dup_opt(&f->arn, arn) < 0 ||
-        dup_opt(&f->detail, detail ? detail : "") < 0) {
-        finding_free(f);
-        return -ENOMEM;
-    }
     run->out.v[run->out.n++] = f;
     return 0;
 }

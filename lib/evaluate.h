@@ -50,7 +50,9 @@ enum finding_status {
 /* "PASS", "FAIL", "NOT_APPLICABLE", "UNKNOWN". */
 const char *finding_status_name(enum finding_status s);
 
-/* One result.  All strings are owned by the finding. */
+/* One result.  The struct and all its strings are one allocation: free
+ * it with finding_free() and do not replace or free the strings
+ * individually (scalar fields may be changed). */
 struct finding {
     const struct control *control; /* borrowed from the catalogue */
     enum finding_status status;
@@ -74,7 +76,8 @@ struct finding {
     int64_t first_seen;
 };
 struct finding *finding_free(struct finding *f);
-/* Deep copy (control stays borrowed). NULL on OOM. */
+/* Deep copy (control stays borrowed); f may be a caller-built struct with
+ * borrowed strings.  NULL on OOM. */
 struct finding *finding_copy(const struct finding *f);
 
 typedef int (*evaluate_finding_cb)(const struct finding *f, void *userdata);

@@ -36,15 +36,16 @@ static void unload_catalogue(void)
     cat = controls_free(cat);
 }
 
-static struct finding *mk(const char *control, enum finding_status st, const char *region,
-                          const char *rtype, const char *rid, const char *arn, const char *detail)
+static struct finding *mkp(const char *partition, const char *control, enum finding_status st,
+                           const char *region, const char *rtype, const char *rid, const char *arn,
+                           const char *detail)
 {
     struct finding f = { 0 };
     f.control = controls_find(cat, control);
     ck_assert_msg(f.control != NULL, "no control %s", control);
     f.status = st;
     f.severity = f.control->severity;
-    f.partition = (char *)"aws";
+    f.partition = (char *)partition;
     f.account = (char *)"111111111111";
     f.region = (char *)region;
     f.resource_type = (char *)rtype;
@@ -54,6 +55,12 @@ static struct finding *mk(const char *control, enum finding_status st, const cha
     f.detail = (char *)(detail ? detail : "");
     f.time = NOW_MS;
     return finding_copy(&f);
+}
+
+static struct finding *mk(const char *control, enum finding_status st, const char *region,
+                          const char *rtype, const char *rid, const char *arn, const char *detail)
+{
+    return mkp("aws", control, st, region, rtype, rid, arn, detail);
 }
 
 /* ---- ASFF against the Security Hub service model ---- */
@@ -440,12 +447,9 @@ END_TEST
 
 START_TEST(asff_partitions_and_types)
 {
-    struct finding *f = mk("acc-ec2-imdsv2", FINDING_FAIL, "cn-north-1", "aws_instance", "i-1",
-                           "arn:aws-cn:ec2:cn-north-1:111111111111:instance/i-1", "d");
-    json_t *a;
-    free(f->partition);
-    f->partition = strdup("aws-cn");
-    a = report_asff(f, &meta);
+    struct finding *f = mkp("aws-cn", "acc-ec2-imdsv2", FINDING_FAIL, "cn-north-1", "aws_instance",
+                            "i-1", "arn:aws-cn:ec2:cn-north-1:111111111111:instance/i-1", "d");
+    json_t *a = report_asff(f, &meta);
     ck_assert_str_eq(json_string_value(json_object_get(a, "ProductArn")),
                      "arn:aws-cn:securityhub:cn-north-1:111111111111:product/111111111111/default");
     ck_assert_str_eq(json_string_value(json_object_get(
@@ -522,8 +526,9 @@ START_TEST(finding_uid)
     free(uid);
     memset(id600, 'a', 600);
     id600[600] = '\0';
-    free(f->resource_id);
-    f->resource_id = id600;
+    finding_free(f);
+    f = mk("enc-rds-instance", FINDING_FAIL, "eu-west-1", "aws_db_instance", id600, NULL, "d");
+    free(id600);
     uid = report_finding_uid(f);
     ck_assert_uint_le(strlen(uid), 512);
     ck_assert(str_has_prefix(uid, "plumb/enc-rds-instance/sha256:"));
