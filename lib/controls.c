@@ -12,10 +12,10 @@
 #include "util.h"
 
 static const char *const severity_names[] = {
-    [SEVERITY_LOW] = "low",
-    [SEVERITY_MEDIUM] = "medium",
-    [SEVERITY_HIGH] = "high",
-    [SEVERITY_CRITICAL] = "critical",
+    [CONTROL_SEVERITY_LOW] = "low",
+    [CONTROL_SEVERITY_MEDIUM] = "medium",
+    [CONTROL_SEVERITY_HIGH] = "high",
+    [CONTROL_SEVERITY_CRITICAL] = "critical",
 };
 
 const char *control_severity_name(enum control_severity s)
@@ -27,7 +27,7 @@ const char *control_severity_name(enum control_severity s)
 
 int control_severity_from_name(const char *name, enum control_severity *ret)
 {
-    for (size_t i = SEVERITY_LOW; i < ARRAY_SIZE(severity_names); i++)
+    for (size_t i = CONTROL_SEVERITY_LOW; i < ARRAY_SIZE(severity_names); i++)
         if (str_eq(name, severity_names[i])) {
             *ret = (enum control_severity)i;
             return 0;

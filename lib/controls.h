@@ -23,11 +23,13 @@
 /* Files larger than this are refused. */
 #define CONTROLS_FILE_MAX (4u * 1024 * 1024)
 
+/* The values equal those of enum severity in config.h (INFO = 0, LOW = 1,
+ * ... CRITICAL = 4), so one converts to the other by a cast. */
 enum control_severity {
-    SEVERITY_LOW = 1,
-    SEVERITY_MEDIUM,
-    SEVERITY_HIGH,
-    SEVERITY_CRITICAL,
+    CONTROL_SEVERITY_LOW = 1,
+    CONTROL_SEVERITY_MEDIUM,
+    CONTROL_SEVERITY_HIGH,
+    CONTROL_SEVERITY_CRITICAL,
 };
 /* "low", "medium", "high", "critical". */
 const char *control_severity_name(enum control_severity s);

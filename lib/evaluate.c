@@ -608,7 +608,8 @@ static int compile_related(const json_t *def, const json_t *params, struct where
             const char *rk;
             const json_t *sv;
             size_t o2;
-            if (!json_is_object(v) || json_object_size(v) == 0) {
+            if (!json_is_object(v) || json_object_size(v) == 0 ||
+                json_object_size(v) > EVALUATE_MAX_DEPTH) {
                 e = perr_set(err, -EINVAL, "%s.match: expected an object of related path: own path",
                              w->s);
                 goto out;
@@ -1187,7 +1188,13 @@ static enum lookup lookup(struct ectx *c, const struct path *p, const json_t **r
     case ROOT_NODE: v = c->node; break;
     case ROOT_SELF: v = c->node; break;
     case ROOT_TAGS: v = c->res ? c->res->tags : NULL; break;
-    case ROOT_ID: s = c->res ? c->res->id : c->region; break;
+    case ROOT_ID:
+        /* Region and account contexts are identified like their findings. */
+        if (c->res)
+            s = c->res->id;
+        else
+            s = str_eq(c->region, RESOURCE_REGION_GLOBAL) ? c->account : c->region;
+        break;
     case ROOT_ARN: s = c->res ? c->res->arn : NULL; break;
     case ROOT_REGION: s = c->res ? c->res->region : c->region; break;
     case ROOT_ACCOUNT: s = c->res ? c->res->account : c->account; break;
@@ -1887,10 +1894,10 @@ static enum tv eval_related(struct ectx *c, const struct pred *p, char *d, size_
 
     if (scope == REL_DEFAULT)
         scope = (c->res || !str_eq(c->region, RESOURCE_REGION_GLOBAL)) ? REL_REGION : REL_ACCOUNT;
-    if (p->n_matches > EVALUATE_MAX_DEPTH) {
-        dset(d, dn, "too many match keys");
-        return TV_UNKNOWN;
-    }
+    /* "The same region" as a global resource means the whole account. */
+    if (scope == REL_REGION && !global &&
+        str_eq(c->res ? c->res->region : c->region, RESOURCE_REGION_GLOBAL))
+        scope = REL_ACCOUNT;
     /* Values on our side of the match. */
     for (size_t i = 0; i < p->n_matches; i++) {
         const char *why;
@@ -2013,7 +2020,7 @@ static enum tv eval_related(struct ectx *c, const struct pred *p, char *d, size_
         break;
     }
 out:
-    for (size_t i = 0; i < p->n_matches && i < EVALUATE_MAX_DEPTH; i++)
+    for (size_t i = 0; i < p->n_matches; i++)
         json_decref(tmps[i]);
     if (regions != regions_one)
         free(regions);
@@ -2183,8 +2190,6 @@ struct run {
     const char *partition;
     bool in_use;
     enum collect_status cov;
-    const char *region;
-    int err;
 };
 
 static int emit(struct run *run, enum finding_status st, const char *partition, const char *account,
@@ -2200,7 +2205,7 @@ static int emit(struct run *run, enum finding_status st, const char *partition, 
         run->out.v = nv;
         run->out.cap = cap;
     }
-    f = finding_build(run->c, st, warning ? SEVERITY_LOW : run->c->severity, warning,
+    f = finding_build(run->c, st, warning ? CONTROL_SEVERITY_LOW : run->c->severity, warning,
                       partition ? partition : "aws", account, region, rtype, rid, aws_type, arn,
                       detail, run->ev->now, 0);
     if (!f)
@@ -2285,7 +2290,6 @@ static int run_resource_scope(struct run *run, const char *account, const char *
         return e;
     run->partition = partition;
     run->in_use = in_use;
-    run->region = region;
     if (run->cov != COLLECT_OK && !(!in_use && run->skip_unused)) {
         char d[160];
         bool global = str_eq(region, RESOURCE_REGION_GLOBAL);

@@ -211,10 +211,10 @@ static int ocsf_severity_id(const struct finding *f, const char **name)
         id = 1;
     else
         switch (f->severity) {
-        case SEVERITY_LOW: id = 2; break;
-        case SEVERITY_MEDIUM: id = 3; break;
-        case SEVERITY_HIGH: id = 4; break;
-        case SEVERITY_CRITICAL: id = 5; break;
+        case CONTROL_SEVERITY_LOW: id = 2; break;
+        case CONTROL_SEVERITY_MEDIUM: id = 3; break;
+        case CONTROL_SEVERITY_HIGH: id = 4; break;
+        case CONTROL_SEVERITY_CRITICAL: id = 5; break;
         default: id = 0; break;
         }
     *name = names[id];
@@ -404,10 +404,10 @@ static const char *asff_label(const struct finding *f)
     if (f->status == FINDING_PASS || f->status == FINDING_NOT_APPLICABLE)
         return "INFORMATIONAL";
     switch (f->severity) {
-    case SEVERITY_LOW: return "LOW";
-    case SEVERITY_MEDIUM: return "MEDIUM";
-    case SEVERITY_HIGH: return "HIGH";
-    case SEVERITY_CRITICAL: return "CRITICAL";
+    case CONTROL_SEVERITY_LOW: return "LOW";
+    case CONTROL_SEVERITY_MEDIUM: return "MEDIUM";
+    case CONTROL_SEVERITY_HIGH: return "HIGH";
+    case CONTROL_SEVERITY_CRITICAL: return "CRITICAL";
     }
     return "MEDIUM";
 }

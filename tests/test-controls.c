@@ -103,7 +103,9 @@ START_TEST(shipped_catalogue_is_complete)
             ck_assert_msg(str_has_prefix(c->references[j], "https://"), "%s: reference %s", c->id,
                           c->references[j]);
         ck_assert_msg(c->evaluation != NULL, "%s: not compiled", c->id);
-        ck_assert_msg(c->severity >= SEVERITY_LOW && c->severity <= SEVERITY_CRITICAL, "%s", c->id);
+        ck_assert_msg(c->severity >= CONTROL_SEVERITY_LOW &&
+                          c->severity <= CONTROL_SEVERITY_CRITICAL,
+                      "%s", c->id);
         ck_assert_ptr_nonnull(c->config_rule);
         ck_assert_ptr_nonnull(c->security_hub);
         ck_assert_ptr_nonnull(c->prowler);
@@ -313,7 +315,7 @@ START_TEST(custom_and_override_files)
     ck_assert_str_eq(c->config_rule[0], "required-tags");
     c = controls_find(cat, "enc-rds-instance");
     ck_assert_str_eq(c->title, "Replaced");
-    ck_assert_int_eq(c->severity, SEVERITY_CRITICAL);
+    ck_assert_int_eq(c->severity, CONTROL_SEVERITY_CRITICAL);
     ck_assert_str_eq(c->source, custom);
     /* A replaced control keeps its place in the catalogue order. */
     for (size_t i = 0; i < base->n; i++)

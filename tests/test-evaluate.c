@@ -247,7 +247,7 @@ static enum finding_status run_case(const struct control *shipped, const json_t 
         ck_assert_msg(0, "%s: a %s case must state its detail (got: %s)", label,
                       finding_status_name(want), f->detail);
     ck_assert_msg(f->warning == want_warning, "%s: warning %d", label, f->warning);
-    ck_assert_int_eq(f->severity, want_warning ? SEVERITY_LOW : c->severity);
+    ck_assert_int_eq(f->severity, want_warning ? CONTROL_SEVERITY_LOW : c->severity);
     ck_assert_str_eq(f->account, ACCOUNT);
     ck_assert_int_eq(f->time, NOW_MS);
 
@@ -1010,6 +1010,61 @@ START_TEST(global_and_account_controls)
 }
 END_TEST
 
+/* From a global resource, "the same region" is the whole account, and
+ * $id of region and account contexts is what their findings carry. */
+START_TEST(relations_from_global_contexts)
+{
+    struct catalogue *cat = one_control(
+        CTL_HEAD "\"scope\": \"aws_iam_user\", \"evaluation\": {\"related\": {\"type\": "
+                 "\"aws_flow_log\", \"match\": {\"vpc_id\": \"vpc\"}}}},"
+                 "{\"id\": \"t2\", \"title\": \"T\", \"severity\": \"low\", \"nis2\": [], "
+                 "\"dora\": [], \"config_rule\": null, \"security_hub\": null, \"prowler\": null, "
+                 "\"remediation\": \"R\", \"references\": [], \"scope\": \"account\", "
+                 "\"evaluation\": {\"attr\": \"$id\", \"eq\": \"x\"}},"
+                 "{\"id\": \"t3\", \"title\": \"T\", \"severity\": \"low\", \"nis2\": [], "
+                 "\"dora\": [], \"config_rule\": null, \"security_hub\": null, \"prowler\": null, "
+                 "\"remediation\": \"R\", \"references\": [], \"scope\": \"region\", "
+                 "\"evaluation\": {\"attr\": \"$id\", \"eq\": \"x\"}}]}");
+    struct estate_mem *m = NULL;
+    struct found fs = { 0 };
+    struct resource *r = NULL;
+    static const char *const types[] = { "aws_iam_user", "aws_flow_log", NULL };
+
+    ck_assert_int_eq(estate_mem_new(&m), 0);
+    ck_assert_int_eq(estate_mem_add_global_type(m, "aws_iam_user"), 0);
+    ck_assert_int_eq(estate_mem_add_scope(m, NULL, ACCOUNT, "eu-west-1", true), 0);
+    ck_assert_int_eq(estate_mem_add_scope(m, NULL, ACCOUNT, "us-east-1", true), 0);
+    ck_assert_int_eq(estate_mem_cover_all(m, ACCOUNT, "eu-west-1", types), 0);
+    ck_assert_int_eq(estate_mem_cover_all(m, ACCOUNT, "us-east-1", types), 0);
+    ck_assert_int_eq(estate_mem_cover_all(m, ACCOUNT, RESOURCE_REGION_GLOBAL, types), 0);
+    ck_assert_int_eq(resource_new_with(NULL, ACCOUNT, RESOURCE_REGION_GLOBAL, "aws_iam_user", NULL,
+                                       "bob", NULL, &r),
+                     0);
+    json_object_set_new(r->attrs, "vpc", json_string("vpc-9"));
+    ck_assert_int_eq(estate_mem_add(m, r), 0);
+    ck_assert_int_eq(
+        resource_new_with(NULL, ACCOUNT, "us-east-1", "aws_flow_log", NULL, "fl-9", NULL, &r), 0);
+    json_object_set_new(r->attrs, "vpc_id", json_string("vpc-9"));
+    ck_assert_int_eq(estate_mem_add(m, r), 0);
+
+    run_control(m, cat->controls[0], &fs);
+    ck_assert_uint_eq(fs.n, 1);
+    ck_assert_int_eq(fs.v[0]->status, FINDING_PASS);
+    found_clear(&fs);
+    run_control(m, cat->controls[1], &fs);
+    ck_assert_uint_eq(fs.n, 1);
+    ck_assert_str_eq(fs.v[0]->detail, "$id is \"111111111111\", expected \"x\"");
+    found_clear(&fs);
+    run_control(m, cat->controls[2], &fs);
+    ck_assert_uint_eq(fs.n, 2);
+    ck_assert_str_eq(find(&fs, "region", "us-east-1")->detail,
+                     "$id is \"us-east-1\", expected \"x\"");
+    found_clear(&fs);
+    controls_free(cat);
+    estate_mem_free(m);
+}
+END_TEST
+
 static int stop_after_one(const struct finding *f, void *userdata)
 {
     int *n = userdata;
@@ -1285,6 +1340,7 @@ static Suite *suite(void)
     tcase_add_test(tc, region_controls_and_unused_regions);
     tcase_add_test(tc, resource_controls_and_gaps);
     tcase_add_test(tc, global_and_account_controls);
+    tcase_add_test(tc, relations_from_global_contexts);
     tcase_add_test(tc, callbacks_and_disabled);
     tcase_add_test(tc, estate_errors);
     tcase_add_test(tc, catalogue_cases);

@@ -254,7 +254,7 @@ static size_t sample_findings(struct finding **out, size_t max)
     out[n++] = mk("enc-s3-sse-kms", FINDING_FAIL, "eu-central-1", "aws_s3_bucket", "b1",
                   "arn:aws:s3:::b1", longdetail);
     out[n - 1]->warning = true;
-    out[n - 1]->severity = SEVERITY_LOW;
+    out[n - 1]->severity = CONTROL_SEVERITY_LOW;
     out[n++] = mk("tls-cloudfront-viewer-min", FINDING_FAIL, RESOURCE_REGION_GLOBAL,
                   "aws_cloudfront_distribution", "E1",
                   "arn:aws:cloudfront::111111111111:distribution/E1", "x");
