@@ -62,7 +62,7 @@ static int load_config(const struct daemon_options *opts, struct config **ret)
  * logging every problem. */
 static int load_runtime(const struct config *cfg, struct runtime **ret)
 {
-    struct perr err = {0};
+    struct perr err = { 0 };
     char **errors = NULL;
     int r = runtime_load(cfg, ret, &err, &errors);
     if (r < 0) {
