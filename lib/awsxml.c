@@ -683,6 +683,14 @@ static bool blank(const char *s, size_t len)
     return true;
 }
 
+static int check_eventstream(const struct awsshape *s, struct perr *err)
+{
+    for (size_t i = 0; s && i < s->n_members; i++)
+        if (s->members[i].ref.eventstream)
+            return perr_set(err, -EOPNOTSUPP, "%s: event streams are not supported", s->name);
+    return 0;
+}
+
 int awsxml_parse_output(const struct awsmodel *m, const struct awsop *op,
                         const struct awsresponse *resp, const struct awsxml_limits *lim,
                         json_t **ret, struct perr *err)
@@ -693,6 +701,9 @@ int awsxml_parse_output(const struct awsmodel *m, const struct awsop *op,
     json_t *out = NULL, *v;
     int r;
 
+    r = check_eventstream(s, err);
+    if (r < 0)
+        return r;
     if (m->protocol == AWS_PROTOCOL_REST_XML) {
         out = json_object();
         if (!out)

@@ -131,6 +131,20 @@ START_TEST(real_models)
 }
 END_TEST
 
+START_TEST(legacy_json)
+{
+    struct pc_counts c;
+    pc_run_dir_file("legacy/output", "json", "json", NULL, &c);
+}
+END_TEST
+
+START_TEST(legacy_rest_json)
+{
+    struct pc_counts c;
+    pc_run_dir_file("legacy/output", "rest-json", "rest-json", NULL, &c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("awsjson");
@@ -141,6 +155,8 @@ int main(void)
     tcase_add_test(tc, protocol_json_query_compatible);
     tcase_add_test(tc, read_limits_and_errors);
     tcase_add_test(tc, real_models);
+    tcase_add_test(tc, legacy_json);
+    tcase_add_test(tc, legacy_rest_json);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

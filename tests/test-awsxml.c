@@ -336,6 +336,27 @@ START_TEST(threads_share_a_model)
 }
 END_TEST
 
+START_TEST(legacy_query)
+{
+    struct pc_counts c;
+    pc_run_dir_file("legacy/output", "query", "query", NULL, &c);
+}
+END_TEST
+
+START_TEST(legacy_ec2)
+{
+    struct pc_counts c;
+    pc_run_dir_file("legacy/output", "ec2", "ec2", NULL, &c);
+}
+END_TEST
+
+START_TEST(legacy_rest_xml)
+{
+    struct pc_counts c;
+    pc_run_dir_file("legacy/output", "rest-xml", "rest-xml", NULL, &c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("awsxml");
@@ -351,6 +372,9 @@ int main(void)
     tcase_add_test(tc, hostile_size);
     tcase_add_test(tc, hostile_through_parser);
     tcase_add_test(tc, threads_share_a_model);
+    tcase_add_test(tc, legacy_query);
+    tcase_add_test(tc, legacy_ec2);
+    tcase_add_test(tc, legacy_rest_xml);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
