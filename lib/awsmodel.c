@@ -403,11 +403,14 @@ static int load_shapes(struct model_priv *p, json_t *shapes, struct perr *err)
                 size_t j;
                 json_t *e;
                 json_array_foreach (req, j, e) {
-                    const struct awsmember *rm = awsshape_member(s, json_string_value(e));
-                    if (!rm)
+                    size_t q;
+                    for (q = 0; q < k; q++)
+                        if (str_eq(mem[q].name, json_string_value(e)))
+                            break;
+                    if (q == k)
                         return perr_set(err, -EINVAL, "%s: required member %s is not a member",
                                         what, json_string_value(e) ? json_string_value(e) : "?");
-                    ((struct awsmember *)rm)->required = true;
+                    mem[q].required = true;
                 }
             }
             if (s->payload && !awsshape_member(s, s->payload))

@@ -634,17 +634,18 @@ static int json_dump_into(json_t *v, char **ret, size_t *ret_len)
 
 /* ---- XML bodies (rest-xml) ---- */
 
-static void xml_ns(const struct awsref *ref, xmlNode *node)
+/* The model's xmlNamespace as an xmlns attribute, as botocore writes it. */
+static int xml_ns(const struct awsref *ref, xmlNode *node)
 {
+    char attr[128];
+
     if (!ref->xmlns_uri)
-        return;
-    if (ref->xmlns_prefix) {
-        char attr[128];
+        return 0;
+    if (ref->xmlns_prefix)
         snprintf(attr, sizeof(attr), "xmlns:%s", ref->xmlns_prefix);
-        xmlSetProp(node, BAD_CAST attr, BAD_CAST ref->xmlns_uri);
-    } else {
-        xmlSetProp(node, BAD_CAST "xmlns", BAD_CAST ref->xmlns_uri);
-    }
+    else
+        snprintf(attr, sizeof(attr), "xmlns");
+    return xmlSetProp(node, BAD_CAST attr, BAD_CAST ref->xmlns_uri) ? 0 : -ENOMEM;
 }
 
 static int xml_value(const struct awsref *ref, json_t *v, xmlNode *parent, const char *name);
@@ -655,8 +656,7 @@ static int xml_text_child(const struct awsref *ref, xmlNode *parent, const char 
     xmlNode *n = xmlNewTextChild(parent, NULL, BAD_CAST name, BAD_CAST text);
     if (!n)
         return -ENOMEM;
-    xml_ns(ref, n);
-    return 0;
+    return xml_ns(ref, n);
 }
 
 static int xml_value(const struct awsref *ref, json_t *v, xmlNode *parent, const char *name)
@@ -669,9 +669,8 @@ static int xml_value(const struct awsref *ref, json_t *v, xmlNode *parent, const
     switch (s->type) {
     case AWS_SHAPE_STRUCTURE:
         node = xmlNewChild(parent, NULL, BAD_CAST name, NULL);
-        if (!node)
+        if (!node || xml_ns(ref, node) < 0)
             return -ENOMEM;
-        xml_ns(ref, node);
         /* Model order, which is the order AWS's XML schemas want. */
         for (size_t i = 0; i < s->n_members; i++) {
             const struct awsmember *mem = &s->members[i];
@@ -683,9 +682,11 @@ static int xml_value(const struct awsref *ref, json_t *v, xmlNode *parent, const
                 r = scalar_text(&mem->ref, mv, AWS_TS_ISO8601, &text);
                 if (r < 0)
                     return r;
-                xmlSetProp(node, BAD_CAST mname, BAD_CAST text);
+                r = xmlSetProp(node, BAD_CAST mname, BAD_CAST text) ? 0 : -ENOMEM;
                 free(text);
                 text = NULL;
+                if (r < 0)
+                    return r;
                 continue;
             }
             r = xml_value(&mem->ref, mv, node, mname);
@@ -707,7 +708,8 @@ static int xml_value(const struct awsref *ref, json_t *v, xmlNode *parent, const
             if (!list_node)
                 return -ENOMEM;
         }
-        xml_ns(ref, list_node);
+        if (xml_ns(ref, list_node) < 0)
+            return -ENOMEM;
         json_array_foreach (v, i, item) {
             r = xml_value(&s->member, item, list_node, ename);
             if (r < 0)
@@ -722,9 +724,8 @@ static int xml_value(const struct awsref *ref, json_t *v, xmlNode *parent, const
         json_t *mv;
         if (!ref->flattened) {
             map_node = xmlNewChild(parent, NULL, BAD_CAST name, NULL);
-            if (!map_node)
+            if (!map_node || xml_ns(ref, map_node) < 0)
                 return -ENOMEM;
-            xml_ns(ref, map_node);
         }
         json_object_foreach (v, key, mv) {
             xmlNode *entry = ref->flattened ? xmlNewChild(parent, NULL, BAD_CAST name, NULL)
