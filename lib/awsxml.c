@@ -124,6 +124,11 @@ int awsxml_read(const char *data, size_t len, const struct awsxml_limits *lim, x
      * loading (no XML_PARSE_DTDLOAD), no XML_PARSE_HUGE, and quiet. */
     xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_NOERROR |
                                 XML_PARSE_NOWARNING);
+    /* The same, whatever process-wide defaults someone else may have
+     * changed (xmlSubstituteEntitiesDefault, xmlLoadExtDtdDefaultValue). */
+    ctxt->replaceEntities = 0;
+    ctxt->loadsubset = 0;
+    ctxt->validate = 0;
     ctxt->_private = &g;
     ctxt->sax->startElementNs = guard_start;
     ctxt->sax->endElementNs = guard_end;

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "protocol-cases.h"
 #include "testutil.h"
+#include <libxml/parser.h>
 
 /* botocore's response-parsing fixtures left out, and why. */
 static const struct pc_exclusion response_exclusions[] = {
@@ -321,6 +322,15 @@ START_TEST(hostile_external_entity)
     ck_assert_str_eq(err.msg, "XML line 2: document type declarations (DOCTYPE) are not allowed");
     ck_assert_int_eq(read_xml(ext_dtd, &err), -EBADMSG);
     ck_assert_str_eq(err.msg, "XML line 2: document type declarations (DOCTYPE) are not allowed");
+    /* Still refused when some other code in the process turned entity
+     * substitution on for everyone. */
+    {
+        int old = xmlSubstituteEntitiesDefault(1);
+        ck_assert_int_eq(read_xml(xxe, &err), -EBADMSG);
+        ck_assert_str_eq(err.msg,
+                         "XML line 2: document type declarations (DOCTYPE) are not allowed");
+        xmlSubstituteEntitiesDefault(old);
+    }
     /* Without a DTD an entity reference is simply undefined. */
     ck_assert_int_eq(read_xml(undeclared, &err), -EBADMSG);
     ck_assert(str_has_prefix(err.msg, "XML line 1: "));
