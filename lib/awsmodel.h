@@ -270,6 +270,14 @@ int awsmodel_parse_http_bindings(const struct awsshape *shape, const struct awsr
  * headers (botocore's _populate_response_metadata); nothing when the
  * response has neither. */
 int awsmodel_rest_metadata(const struct awsresponse *resp, json_t *out);
+/* Rest protocols: a string or blob payload member is the raw body, as
+ * the body text (it must be UTF-8) or as base64.  Sets out[pm->name];
+ * -EBADMSG for a string body that is not UTF-8. */
+int awsmodel_raw_payload(const struct awsmember *pm, const struct awsresponse *resp, json_t *out,
+                         struct perr *err);
+/* -EOPNOTSUPP with err set when the shape has an event stream member
+ * (plumb calls no such operation and does not parse event streams). */
+int awsmodel_check_no_eventstream(const struct awsshape *s, struct perr *err);
 /* JSON for a float that may not be finite ("NaN", "Infinity", "-Infinity"
  * strings).  NULL on OOM. */
 json_t *awsmodel_json_float(double d);
