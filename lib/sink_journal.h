@@ -15,7 +15,9 @@
  * louder than notice (5).
  *
  * sd_journal_sendv() can block when journald is slow, so the send runs on
- * the libuv thread pool, one entry at a time. */
+ * the libuv thread pool, one entry at a time.  Without a journald socket
+ * sd_journal_sendv() drops the entry and reports success, so the daemon
+ * should only enable this sink where a journal runs. */
 #ifndef PLUMB_SINK_JOURNAL_H
 #define PLUMB_SINK_JOURNAL_H
 

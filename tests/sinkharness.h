@@ -195,7 +195,7 @@ static inline void sh_tx(struct sh_events *e, int64_t now, int (*fn)(struct even
     };
     struct perr err = { 0 };
     ck_assert_int_eq(db_begin(e->db, &err), 0);
-    ck_assert_msg(fn(&c, arg) == 0, "events: %s", arg->err.msg);
+    ck_assert_msg(fn(&c, arg) == 0, "events at %lld: %s", (long long)now, arg->err.msg);
     ck_assert_int_eq(db_commit(e->db, &err), 0);
 }
 
@@ -236,7 +236,7 @@ static inline int sh_do_exceptions(struct events_ctx *c, void *a)
 static inline void sh_events_lifecycle(struct sh_events *e, const char *id, const json_t *tags)
 {
     struct sh_life l = { 0 };
-    char key[4096], sql[512];
+    char *key = str_printf("111111111111/eu-central-1/aws_s3_bucket/%s", id), sql[512];
     json_t *c1 = json_pack("[{s:s, s:s, s:s}]", "path", "versioning[0].status", "declared",
                            "Enabled", "live", "Suspended");
     json_t *c2 = json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:s}]", "path", "versioning[0].status",
@@ -245,7 +245,6 @@ static inline void sh_events_lifecycle(struct sh_events *e, const char *id, cons
     json_t *nis2 = json_pack("[s, s]", "21.2.c", "21.2.h"), *dora = json_pack("[s]", "Art 9");
     struct perr err = { 0 };
 
-    snprintf(key, sizeof(key), "111111111111/eu-central-1/aws_s3_bucket/%s", id);
     l.drift = (struct drift_item){
         .category = "changed",
         .resource_key = key,
@@ -309,6 +308,7 @@ static inline void sh_events_lifecycle(struct sh_events *e, const char *id, cons
     json_decref(c2);
     json_decref(nis2);
     json_decref(dora);
+    free(key);
 }
 
 /* The dispatch_event of the newest stored event of `kind` (payload and doc
