@@ -5,11 +5,12 @@ octet-counting frames over TCP, or over TLS (RFC 5425).
 Each received message (the bytes after "LEN SP") is appended to --log as one
 JSON line {"conn": N, "msg": "<text>"}; a frame whose length is not a
 decimal number, or a connection that ends inside a frame, is logged as
-{"conn": N, "error": "..."}.  The message text is decoded as UTF-8 with
-errors reported (never replaced silently).
+{"conn": N, "error": "..."}; a connection closed by --close-after is
+logged as {"conn": N, "closed": true} once it is closed.  The message text
+is decoded as UTF-8 with errors reported (never replaced silently).
 
 Usage:
-    syslog_listener.py --port-file FILE --log FILE
+    syslog_listener.py --port-file FILE --log FILE [--port N]
                        [--tls-cert PEM --tls-key PEM]
                        [--close-after N]   close each connection after N messages
 """
@@ -91,6 +92,9 @@ class Handler(socketserver.BaseRequestHandler):
                 except OSError:
                     pass
                 sock.close()
+                # Logged after the close, so a test that saw this record
+                # knows the client's socket has the FIN.
+                log(srv.log, {"conn": conn, "closed": True})
                 return
 
 
@@ -106,8 +110,9 @@ def main():
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ap.add_argument("--close-after", type=int, default=0)
+    ap.add_argument("--port", type=int, default=0)
     a = ap.parse_args()
-    srv = Server(("127.0.0.1", 0), Handler)
+    srv = Server(("127.0.0.1", a.port), Handler)
     srv.log, srv.close_after, srv.tls = a.log, a.close_after, None
     if a.tls_cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
