@@ -7,5 +7,6 @@
 int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_resources(struct cli *cli, int argc, char **argv);
 int cmd_history(struct cli *cli, int argc, char **argv);
+int cmd_events(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ const struct cli_command cli_commands[] = {
     { "status", "daemon state, last cycles, open drift and findings, outbox", cmd_status },
     { "resources", "list the live estate as last collected", cmd_resources },
     { "history", "versions of one resource with attribute-level changes", cmd_history },
+    { "events", "events raised and their deliveries; requeue dead letters", cmd_events },
     { NULL, NULL, NULL },
 };
 
