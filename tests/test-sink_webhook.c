@@ -686,7 +686,7 @@ static void wire_start(struct wire *w, const char *format, const char *const *rx
     ck_assert_int_eq(db_exec(w->e.db, "UPDATE deliveries SET sink = 'webhook:w'", &err), 0);
     w->dbpath = tu_path_join(w->e.dir, "ev.db");
     conf = str_printf("[webhook w]\nurl = %s://127.0.0.1:%d/hook\nformat = %s\nsecret_file = "
-                      "%s\nrouting_key_file = %s\ntimeout = 2s\n%s",
+                      "%s\nrouting_key_file = %s\n%s",
                       url_scheme, w->rx.port, format, w->secret_path, w->secret_path,
                       extra_conf ? extra_conf : "");
     ck_assert_msg(config_load_string("wire.conf", conf, &env, &cfg, &err, &errors) == 0, "%s",
@@ -823,7 +823,7 @@ START_TEST(wire_failures)
 
     /* A receiver that hangs past the timeout: retried, and the event is sent
      * again with the same idempotency key (at-least-once). */
-    wire_start(&w, "plumb", hang, "http", NULL);
+    wire_start(&w, "plumb", hang, "http", "timeout = 2s\n");
     sh_dispatch_settle(&w.h);
     /* The hung event (attempted once) and those of the same resource that
      * wait for it (not attempted) are pending. */
