@@ -605,6 +605,34 @@ START_TEST(broken_payload_is_dead)
 }
 END_TEST
 
+START_TEST(invalid_utf8_payload_is_dead)
+{
+    /* lib/events cannot store invalid UTF-8 (jansson refuses it), but a
+     * damaged row must not be sent or retried forever either. */
+    int64_t a = emit(sim_now, "drift.opened", "drift:changed:A", "A");
+    sqlite3_stmt *st;
+    struct row r;
+
+    ck_assert_int_eq(sqlite3_prepare_v2(db_handle(rdb),
+                                        "UPDATE events SET payload = ? WHERE seq = ?", -1, &st,
+                                        NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, "{\"id\":\"x\",\"summary\":\"\xff\xfe\"}", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, a);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    add_fake(4, 3600000);
+    dispatch_kick(d);
+    settle();
+    r = row_of(a);
+    ck_assert_str_eq(r.state, "failed");
+    ck_assert_msg(str_has_prefix(r.error, "stored event is not a JSON object: ") &&
+                      strstr(r.error, "unable to decode byte 0xff"),
+                  "%s", r.error);
+    ck_assert_uint_eq(fake.n_sent, 0);
+}
+END_TEST
+
 START_TEST(sync_report)
 {
     int64_t a;
@@ -826,6 +854,7 @@ int main(void)
     tcase_add_test(tc, rejected_is_dead_at_once);
     tcase_add_test(tc, send_errors);
     tcase_add_test(tc, broken_payload_is_dead);
+    tcase_add_test(tc, invalid_utf8_payload_is_dead);
     tcase_add_test(tc, sync_report);
     tcase_add_test(tc, probe_mode_after_failures);
     tcase_add_test(tc, close_cancels_and_keeps_pending);
