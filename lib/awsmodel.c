@@ -535,6 +535,15 @@ static int load_ops(struct model_priv *p, json_t *ops, struct perr *err)
     return 0;
 }
 
+const struct awspaginator *awsmodel_paginator(const struct awsmodel *m, const char *operation)
+{
+    const struct model_priv *p = (const struct model_priv *)m;
+    struct awspaginator key = { .operation = operation };
+    if (!m || !operation || !p->pags)
+        return NULL;
+    return bsearch(&key, p->pags, p->n_pags, sizeof(*p->pags), cmp_pag);
+}
+
 int awsmodel_load_json(json_t *doc, const char *service, struct awsmodel **ret, struct perr *err)
 {
     struct model_priv *p;

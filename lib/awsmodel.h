@@ -180,6 +180,10 @@ struct awsmodel *awsmodel_free(struct awsmodel *m);
 const struct awsop *awsmodel_op(const struct awsmodel *m, const char *name);
 const struct awsshape *awsmodel_shape(const struct awsmodel *m, const char *name);
 const struct awsmember *awsshape_member(const struct awsshape *s, const char *name);
+/* The paginator entry for an operation name, also for models that list
+ * paginators of operations they do not define (tests load botocore's
+ * paginators-1.json on their own). */
+const struct awspaginator *awsmodel_paginator(const struct awsmodel *m, const char *operation);
 /* The exception shape for an error code: a shape whose error.code, or
  * whose name when it has no code, equals code (botocore's
  * shape_for_error_code).  NULL if the model has none. */
