@@ -418,8 +418,6 @@ static int start_web_identity(struct credsnet *f, struct perr *err)
     f->stage = STAGE_WEB_IDENTITY;
     r = f->o.sts->call(f->o.sts->ctx, "AssumeRoleWithWebIdentity", sts_region(f), params, NULL,
                        on_sts, f, &f->sts, err);
-    if (r < 0)
-        perr_prefix(err, "web identity for %s: ", w->role_arn);
 out:
     credsnet_json_wipe(params);
     json_decref(params);
@@ -467,7 +465,11 @@ int credsnet_fetch(const struct creds_plan *plan, const struct credsnet_options 
         if (r == 0)
             r = next_step(f, err);
         break;
-    case CREDS_SOURCE_WEB_IDENTITY: r = start_web_identity(f, err); break;
+    case CREDS_SOURCE_WEB_IDENTITY:
+        r = start_web_identity(f, err);
+        if (r < 0)
+            perr_prefix(err, "web identity for %s: ", plan->web_identity.role_arn);
+        break;
     case CREDS_SOURCE_CONTAINER:
         r = start_container(f, err);
         if (r < 0)
