@@ -1,10 +1,12 @@
 /* The registry of collectors: one line per lib/collect_<service>.c. */
 #include "collect.h"
+#include "collect_rds.h"
 
 #include "util.h"
 
 const struct collector_def *const collector_registry[] = {
-    NULL,
+    &collect_rds,    &collect_backup,  &collect_acm,          &collect_athena, &collect_bedrock, &collect_securityhub,  &collect_accessanalyzer,
+    &collect_events, &collect_appsync, &collect_ssmincidents, NULL,
 };
 
 const struct collector_def *collector_find(const char *name)
