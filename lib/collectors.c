@@ -1,5 +1,6 @@
 /* The registry of collectors: one line per lib/collect_<service>.c. */
 #include "collect.h"
+#include "collect_acm.h"
 #include "collect_backup.h"
 #include "collect_rds.h"
 
