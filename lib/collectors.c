@@ -1,11 +1,13 @@
 /* The registry of collectors: one line per lib/collect_<service>.c. */
 #include "collect.h"
+#include "collect_accessanalyzer.h"
 #include "collect_account.h"
 #include "collect_acm.h"
 #include "collect_athena.h"
 #include "collect_backup.h"
 #include "collect_bedrock.h"
 #include "collect_rds.h"
+#include "collect_securityhub.h"
 
 #include "util.h"
 
