@@ -3,9 +3,11 @@
 #include "collect_accessanalyzer.h"
 #include "collect_account.h"
 #include "collect_acm.h"
+#include "collect_appsync.h"
 #include "collect_athena.h"
 #include "collect_backup.h"
 #include "collect_bedrock.h"
+#include "collect_events.h"
 #include "collect_rds.h"
 #include "collect_securityhub.h"
 
