@@ -10,6 +10,7 @@
 #include "collect_events.h"
 #include "collect_rds.h"
 #include "collect_securityhub.h"
+#include "collect_ssmincidents.h"
 
 #include "util.h"
 
