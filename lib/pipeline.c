@@ -89,6 +89,8 @@ const struct pipeline_account *pipeline_account(const struct pipeline *p, size_t
     return i < p->n_accounts ? &p->accounts[i] : NULL;
 }
 
+static void finish_pipeline_if_closing(struct pipeline *p);
+
 static void prepare_settled(struct pipeline *p)
 {
     size_t ready = 0;
@@ -102,10 +104,13 @@ static void prepare_settled(struct pipeline *p)
             perr_set(&err, -EACCES, "account %s: %s", p->accounts[i].name,
                      p->accounts[i].error ? p->accounts[i].error : "not ready");
     }
-    if (ready > 0)
+    if (p->closing)
+        p->prepare_done(-ECANCELED, NULL, p->prepare_ud);
+    else if (ready > 0)
         p->prepare_done(0, NULL, p->prepare_ud);
     else
         p->prepare_done(err.code ? err.code : -EACCES, &err, p->prepare_ud);
+    finish_pipeline_if_closing(p);
 }
 
 static void account_failed(struct pipeline *p, struct pipeline_account *a, const char *fmt, ...)
@@ -592,7 +597,7 @@ int pipeline_collect(struct pipeline *p, const char *collector, pipeline_cycle_f
 
 static void finish_pipeline_if_closing(struct pipeline *p)
 {
-    if (!p->closing || p->n_cycles > 0)
+    if (!p->closing || p->n_cycles > 0 || p->preparing > 0)
         return;
     for (size_t i = 0; i < p->n_accounts; i++) {
         struct pipeline_account *a = &p->accounts[i];
@@ -624,5 +629,13 @@ void pipeline_close(struct pipeline *p, void (*done)(void *userdata), void *user
         for (size_t j = 0; j < c->n_runs; j++)
             collect_cancel(c->runs[j]);
     }
+    /* Credential resolution still in flight: cancel it; its callbacks
+     * come back with -ECANCELED and the pipeline is freed after them. */
+    if (p->preparing > 0)
+        for (size_t i = 0; i < p->n_accounts; i++)
+            if (p->accounts[i].aws) {
+                aws_account_free(p->accounts[i].aws);
+                p->accounts[i].aws = NULL;
+            }
     finish_pipeline_if_closing(p);
 }
