@@ -539,12 +539,19 @@ bool pipeline_busy(const struct pipeline *p, const char *collector)
 int pipeline_collect(struct pipeline *p, const char *collector, pipeline_cycle_fn done,
                      void *userdata, struct perr *err)
 {
-    const struct collector_def *def = collector_find(collector);
+    const struct collector_def *def = NULL;
     struct cycle *c, **nc;
     size_t n = 0;
 
     if (p->closing)
         return perr_set(err, -ESHUTDOWN, "shutting down");
+    if (p->opts.registry) {
+        for (size_t i = 0; p->opts.registry[i]; i++)
+            if (str_eq(p->opts.registry[i]->name, collector))
+                def = p->opts.registry[i];
+    } else {
+        def = collector_find(collector);
+    }
     if (!def)
         return perr_set(err, -ENOENT, "no collector named %s", collector);
     if (pipeline_busy(p, collector))
