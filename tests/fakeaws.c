@@ -212,10 +212,11 @@ const struct snapshot_scope *fake_scope(const struct fake_run *fr, const char *t
 
 const struct fake_call_rec *fake_call_at(const struct fake_run *fr, const char *op, int n)
 {
+    int seen = 0;
     for (int i = 0; i < fr->n_calls; i++)
-        if (str_eq(fr->calls[i].op, op) && n-- == 0)
+        if (str_eq(fr->calls[i].op, op) && seen++ == n)
             return &fr->calls[i];
-    ck_abort_msg("no call %d of %s", n, op);
+    ck_abort_msg("no call %d of %s (%d made)", n, op, seen);
     return NULL;
 }
 
