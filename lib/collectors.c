@@ -1,10 +1,23 @@
 /* The registry of collectors: one line per lib/collect_<service>.c. */
 #include "collect.h"
+#include "collect_accessanalyzer.h"
+#include "collect_account.h"
+#include "collect_acm.h"
+#include "collect_appsync.h"
+#include "collect_athena.h"
+#include "collect_backup.h"
+#include "collect_bedrock.h"
+#include "collect_events.h"
+#include "collect_rds.h"
+#include "collect_securityhub.h"
+#include "collect_ssmincidents.h"
 
 #include "util.h"
 
 const struct collector_def *const collector_registry[] = {
-    NULL,
+    &collect_rds,    &collect_backup,  &collect_acm,          &collect_account,
+    &collect_athena, &collect_bedrock, &collect_securityhub,  &collect_accessanalyzer,
+    &collect_events, &collect_appsync, &collect_ssmincidents, NULL,
 };
 
 const struct collector_def *collector_find(const char *name)
