@@ -15,10 +15,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* <sys/param.h> (pulled in by <uv.h>) defines MIN and MAX without a guard;
+ * include it first so both orders of inclusion compile. */
+#include <sys/param.h>
+
 #define PLUMB_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #define ARRAY_SIZE(a)           (sizeof(a) / sizeof((a)[0]))
-#define MIN(a, b)               ((a) < (b) ? (a) : (b))
-#define MAX(a, b)               ((a) > (b) ? (a) : (b))
+#ifndef MIN
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
+#ifndef MAX
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#endif
 
 /* A human-readable error report that travels next to a negative code.
  * Callers pass it down; the innermost function that knows what went wrong

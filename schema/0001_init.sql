@@ -131,9 +131,11 @@ CREATE TABLE drift (
     changes      TEXT,               -- JSON [{"path","declared","live"}] (masked)
     severity     TEXT NOT NULL,
     exception    TEXT,               -- name of a covering exception, if any
+    tags         TEXT,               -- JSON object, for routing and the digest
     first_seen   INTEGER NOT NULL,
     last_seen    INTEGER NOT NULL,
     updated_at   INTEGER NOT NULL,
+    notified_at  INTEGER,            -- last event or reminder sent
     resolved_at  INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX drift_open ON drift (resolved_at, category);
@@ -152,10 +154,12 @@ CREATE TABLE findings (
     severity     TEXT NOT NULL,
     detail       TEXT,
     exception    TEXT,
+    tags         TEXT,               -- JSON object of the resource's tags
     first_seen   INTEGER NOT NULL,
     last_seen    INTEGER NOT NULL,
     status_since INTEGER NOT NULL,
-    opened_at    INTEGER,            -- when the current FAIL began
+    opened_at    INTEGER,            -- when the current FAIL began (NULL when not failing)
+    notified_at  INTEGER,
     resolved_at  INTEGER             -- when the last FAIL ended
 ) WITHOUT ROWID;
 CREATE INDEX findings_control ON findings (control, status);
@@ -171,6 +175,19 @@ CREATE TABLE findings_log (
     at          INTEGER NOT NULL
 );
 CREATE INDEX findings_log_at ON findings_log (at);
+
+-- Data gaps: a (account, region, type) UNKNOWN for longer than the
+-- threshold raises one data.gap event; a successful read resolves it.
+CREATE TABLE gaps (
+    key         TEXT PRIMARY KEY,     -- account/region/type
+    account     TEXT NOT NULL,
+    region      TEXT NOT NULL,
+    type        TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    detail      TEXT,
+    opened_at   INTEGER NOT NULL,
+    resolved_at INTEGER
+) WITHOUT ROWID;
 
 -- The event outbox: written in the same transaction as the change that
 -- caused it; deliveries are per sink.
