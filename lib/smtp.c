@@ -12,24 +12,6 @@
 #include "crypto.h"
 #include "mime.h"
 
-int smtp_tls_from_string(const char *s, enum smtp_tls *ret)
-{
-    static const struct {
-        const char *name;
-        enum smtp_tls tls;
-    } names[] = { { "auto", SMTP_TLS_AUTO },
-                  { "starttls", SMTP_TLS_STARTTLS },
-                  { "implicit", SMTP_TLS_IMPLICIT },
-                  { "none", SMTP_TLS_NONE } };
-    for (size_t i = 0; s && i < ARRAY_SIZE(names); i++) {
-        if (strcasecmp(s, names[i].name) == 0) {
-            *ret = names[i].tls;
-            return 0;
-        }
-    }
-    return -EINVAL;
-}
-
 /* What smtp_send() will do, checked before anything touches the network. */
 struct plan {
     char *url;  /* as given, for messages */
@@ -78,7 +60,6 @@ static int plan_make(const struct smtp_options *o, const char *from, const char 
 {
     CURLU *u = NULL;
     char *scheme = NULL, *part = NULL, *addr = NULL;
-    enum smtp_tls tls;
     size_t n = 0;
     int r;
 
@@ -111,17 +92,8 @@ static int plan_make(const struct smtp_options *o, const char *from, const char 
         goto oom;
     p->implicit = strcmp(scheme, "smtps") == 0;
 
-    tls = o->tls;
-    if (tls == SMTP_TLS_AUTO)
-        tls = p->implicit ? SMTP_TLS_IMPLICIT : SMTP_TLS_STARTTLS;
-    switch (tls) {
-    case SMTP_TLS_STARTTLS:
-        if (p->implicit) {
-            r = perr_set(err, -EINVAL, "tls=starttls needs an smtp:// URL, not %s", o->url);
-            goto fail;
-        }
-        p->tls = true;
-        break;
+    switch (o->tls) {
+    case SMTP_TLS_STARTTLS: p->tls = true; break;
     case SMTP_TLS_IMPLICIT:
         if (!p->implicit) {
             r = perr_set(err, -EINVAL, "tls=implicit needs an smtps:// URL, not %s", o->url);
@@ -143,7 +115,6 @@ static int plan_make(const struct smtp_options *o, const char *from, const char 
         }
         p->tls = false;
         break;
-    case SMTP_TLS_AUTO:
     default: r = perr_set(err, -EINVAL, "unknown TLS mode %d", (int)o->tls); goto fail;
     }
     if (o->username && !o->password) {

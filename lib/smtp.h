@@ -22,9 +22,11 @@
 
 #include "util.h"
 
+/* (config.h uses this type for the "tls" key of [digest] sections.) */
 enum smtp_tls {
-    SMTP_TLS_AUTO = 0, /* STARTTLS for smtp://, implicit TLS for smtps:// */
-    SMTP_TLS_STARTTLS, /* smtp:// only; fail without STARTTLS */
+    /* The default: TLS required.  STARTTLS on an smtp:// URL (fail if the
+     * server does not offer it), implicit TLS on an smtps:// URL. */
+    SMTP_TLS_STARTTLS = 0,
     SMTP_TLS_IMPLICIT, /* smtps:// only */
     SMTP_TLS_NONE,     /* smtp:// to a loopback host only; no encryption */
 };
@@ -49,10 +51,6 @@ struct smtp_options {
     long connect_timeout_ms; /* 0: SMTP_DEFAULT_CONNECT_TIMEOUT_MS */
     long timeout_ms;         /* the whole transaction; 0: SMTP_DEFAULT_TIMEOUT_MS */
 };
-
-/* "auto", "starttls", "implicit" or "none" (for the configuration file).
- * Returns 0 or -EINVAL. */
-int smtp_tls_from_string(const char *s, enum smtp_tls *ret);
 
 /* Send msg (len bytes, a complete RFC 5322 message with CRLF line endings,
  * e.g. from mime_build()) from the envelope sender `from` to every address
