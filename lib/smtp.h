@@ -37,8 +37,8 @@ enum smtp_tls {
 struct smtp_options {
     /* "smtp://mail.example.org:587" or "smtps://mail.example.org:465".  A
      * path sets the name sent in EHLO ("smtp://relay:25/plumb.example.org";
-     * without one curl sends "localhost").  No user name or password in
-     * the URL: use the fields below. */
+     * without one curl sends this machine's host name).  No user name or
+     * password in the URL: use the fields below. */
     const char *url;
     enum smtp_tls tls;
     /* PEM CA bundle to verify the server with; NULL means the system's. */
