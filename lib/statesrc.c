@@ -593,7 +593,7 @@ int statesrc_declared_rows(const struct tfstate *st, const struct typemap *tm,
         const char *arn = instance_arn(inst), *region = NULL, *account = NULL;
         struct typemap_arn a = { 0 };
         bool have_arn = arn && typemap_arn_parse(arn, &a, NULL) == 0;
-        char *id = NULL, *address = NULL;
+        char *id = NULL, *address = NULL, *tm_region = NULL;
         json_t *sens = json_array(), *row = NULL;
         struct perr ignored;
 
@@ -610,7 +610,9 @@ int statesrc_declared_rows(const struct tfstate *st, const struct typemap *tm,
             id = NULL;
         if (!id && tfstate_instance_id(inst))
             id = strdup(tfstate_instance_id(inst));
-        if (have_arn && *a.region)
+        if (t && typemap_declared_region(t, inst->attributes, &tm_region) == 0)
+            region = tm_region;
+        else if (have_arn && *a.region)
             region = a.region;
         else if (global_scope(t))
             region = RESOURCE_REGION_GLOBAL;
@@ -635,6 +637,7 @@ int statesrc_declared_rows(const struct tfstate *st, const struct typemap *tm,
             json_decref(sens);
         free(id);
         free(address);
+        free(tm_region);
         typemap_arn_clear(&a);
         if (!row || json_array_append_new(rows, row) < 0)
             goto oom;

@@ -58,12 +58,14 @@
  * values masked by lib/tfstate) and sensitive (the masked paths).  id is the
  * live id the type table maps the instance to (typemap_live_id()), else the
  * instance's "id" attribute.  arn is the "arn" attribute, or the "id" when
- * that is an ARN.  Account and region come from the ARN when it has them;
- * else the region is "global" for global and account-wide types, else the
- * "region" attribute (AWS provider v6, S3 buckets); else account and region
- * are the ones most ARNs of the same provider configuration in the state
- * show (the provider's default); else the account is the source's
- * configured one.  What cannot be determined stays NULL and the drift
+ * that is an ARN.  The region is the one the type table gives
+ * (typemap_declared_region(): "global" for global and account-wide types,
+ * the id.region templates, the ARN); else the ARN's; else the "region"
+ * attribute (AWS provider v6, S3 buckets); else the one most resources of
+ * the same provider configuration in the state show (the provider's
+ * default).  The account is the ARN's, else the one most ARNs of the same
+ * provider configuration show, else the source's configured account.
+ * What cannot be determined stays NULL and the drift
  * engine matches it as "any".
  *
  * Threads: statesrc_poll() and its callback run on the loop thread; parsing
