@@ -169,6 +169,16 @@ static void host_unref(struct http_client *cl, struct host_slot *h)
 
 /* ---- calls -------------------------------------------------------------- */
 
+static void call_clear_headers(struct http_call *c)
+{
+    for (size_t i = 0; i < c->n_headers; i++) {
+        free(c->headers[i].name);
+        free(c->headers[i].value);
+    }
+    c->n_headers = 0;
+    c->header_bytes = 0;
+}
+
 static void call_free(struct http_call *c)
 {
     if (!c)
@@ -179,23 +189,10 @@ static void call_free(struct http_call *c)
     host_unref(c->client, c->host);
     free(c->hostport);
     buf_free(&c->body);
-    for (size_t i = 0; i < c->n_headers; i++) {
-        free(c->headers[i].name);
-        free(c->headers[i].value);
-    }
+    call_clear_headers(c);
     free(c->headers);
     free(c->error_msg);
     free(c);
-}
-
-static void call_clear_headers(struct http_call *c)
-{
-    for (size_t i = 0; i < c->n_headers; i++) {
-        free(c->headers[i].name);
-        free(c->headers[i].value);
-    }
-    c->n_headers = 0;
-    c->header_bytes = 0;
 }
 
 static void call_set_error(struct http_call *c, int code, const char *fmt, ...) PLUMB_PRINTF(3, 4);
@@ -431,8 +428,6 @@ static void translate_result(struct http_call *c, CURLcode rc)
         break;
     default: call_set_error(c, -EIO, "request to %s failed: %s", c->hostport, detail); break;
     }
-    if (c->error < 0 && !c->error_msg)
-        c->error = -ENOMEM; /* the message itself could not be allocated */
 }
 
 static void pump(struct http_client *cl);
@@ -670,7 +665,8 @@ static void deliver(struct http_client *cl)
         list_remove(&cl->done, c);
         c->state = CALL_DELIVERING;
         resp.error = c->error;
-        resp.error_msg = c->error_msg ? c->error_msg : "";
+        /* Without memory for the message, strerror() still says something. */
+        resp.error_msg = c->error_msg ? c->error_msg : c->error ? strerror(-c->error) : "";
         resp.status = c->status;
         resp.headers = c->headers;
         resp.n_headers = c->n_headers;
@@ -801,12 +797,22 @@ static bool valid_token(const char *s, size_t len)
     return true;
 }
 
+/* Append a copy of line; the list is unchanged on failure. */
+static int slist_add(struct curl_slist **list, const char *line)
+{
+    struct curl_slist *n = curl_slist_append(*list, line);
+    if (!n)
+        return -ENOMEM;
+    *list = n;
+    return 0;
+}
+
 /* Copy the caller's headers into a curl list, checking each line.  Curl's
  * "Name:" means "remove the header", so an empty value is sent as
  * "Name;". */
 static int build_headers(const struct http_request *req, struct curl_slist **ret, struct perr *err)
 {
-    struct curl_slist *list = NULL, *tmp;
+    struct curl_slist *list = NULL;
     bool have_ct = false, have_expect = false;
     int r;
 
@@ -832,34 +838,16 @@ static int build_headers(const struct http_request *req, struct curl_slist **ret
             copy = str_printf("%.*s;", (int)(colon - line), line);
         else
             copy = strdup(line);
-        if (!copy) {
-            r = -ENOMEM;
-            goto fail;
-        }
-        tmp = curl_slist_append(list, copy);
+        r = copy ? slist_add(&list, copy) : -ENOMEM;
         free(copy);
-        if (!tmp) {
-            r = -ENOMEM;
+        if (r < 0)
             goto fail;
-        }
-        list = tmp;
     }
-    if (!have_ct) {
-        tmp = curl_slist_append(list, "Content-Type:");
-        if (!tmp) {
-            r = -ENOMEM;
-            goto fail;
-        }
-        list = tmp;
-    }
-    if (!have_expect) {
-        tmp = curl_slist_append(list, "Expect:");
-        if (!tmp) {
-            r = -ENOMEM;
-            goto fail;
-        }
-        list = tmp;
-    }
+    r = have_ct ? 0 : slist_add(&list, "Content-Type:");
+    if (r == 0 && !have_expect)
+        r = slist_add(&list, "Expect:");
+    if (r < 0)
+        goto fail;
     *ret = list;
     return 0;
 fail:
@@ -1028,7 +1016,7 @@ int http_send(struct http_client *client, const struct http_request *req, http_d
 fail:
     free(key);
     call_free(c);
-    if (r == -ENOMEM && err && !err->msg[0])
+    if (r == -ENOMEM)
         perr_set(err, r, "out of memory");
     return r;
 }
@@ -1041,8 +1029,6 @@ void http_cancel(struct http_call *c)
         return;
     cl = c->client;
     call_set_error(c, -ECANCELED, "request to %s cancelled", c->hostport);
-    if (!c->error_msg)
-        c->error = -ECANCELED; /* the callback still learns why */
     call_finish(c);
     pump(cl);
     arm_deliver(cl);

@@ -587,6 +587,35 @@ START_TEST(oversized_content_length_is_refused)
 }
 END_TEST
 
+/* More header lines than HTTP_MAX_HEADERS: refused while receiving. */
+START_TEST(oversized_headers_are_refused)
+{
+    struct srv s;
+    struct ctx ctx;
+    struct res r = { 0 };
+    char *script, *want;
+    size_t len = 0;
+    FILE *f = open_memstream(&script, &len);
+
+    fputs("[{\"body\": \"x\", \"headers\": {", f);
+    for (int i = 0; i <= HTTP_MAX_HEADERS; i++)
+        fprintf(f, "%s\"X-H%d\": \"v\"", i ? ", " : "", i);
+    fputs("}}]", f);
+    fclose(f);
+    srv_start(&s, script, NULL);
+    ctx_init(&ctx, NULL);
+    send_get(&ctx, &r, s.url, "/headers");
+    ctx_run(&ctx);
+    ck_assert_int_eq(r.error, -EMSGSIZE);
+    want = expect_msg("response headers from %s exceed the limit", s.hostport);
+    ck_assert_str_eq(r.msg, want);
+    free(want);
+    free(script);
+    res_free(&r);
+    srv_stop(&s);
+}
+END_TEST
+
 START_TEST(truncated_body_is_a_protocol_error)
 {
     struct srv s;
@@ -1055,6 +1084,7 @@ static Suite *http_suite(void)
     tcase_add_test(tc, stalled_body_hits_low_speed_limit);
     tcase_add_test(tc, oversized_chunked_body_is_refused_early);
     tcase_add_test(tc, oversized_content_length_is_refused);
+    tcase_add_test(tc, oversized_headers_are_refused);
     tcase_add_test(tc, truncated_body_is_a_protocol_error);
     tcase_add_test(tc, bad_chunking_is_a_protocol_error);
     tcase_add_test(tc, connection_reset);

@@ -1,0 +1,16 @@
+/* The registry of collectors: one line per lib/collect_<service>.c. */
+#include "collect.h"
+
+#include "util.h"
+
+const struct collector_def *const collector_registry[] = {
+    NULL,
+};
+
+const struct collector_def *collector_find(const char *name)
+{
+    for (size_t i = 0; collector_registry[i]; i++)
+        if (str_eq(collector_registry[i]->name, name))
+            return collector_registry[i];
+    return NULL;
+}
