@@ -12,6 +12,7 @@
 #include "log.h"
 #include "notify.h"
 #include "plumb-config.h"
+#include "runtime.h"
 
 struct daemon {
     uv_loop_t loop;
@@ -57,15 +58,38 @@ static int load_config(const struct daemon_options *opts, struct config **ret)
     return 0;
 }
 
+/* Build the runtime (baseline, ignore file, exceptions, sinks) for cfg,
+ * logging every problem. */
+static int load_runtime(const struct config *cfg, struct runtime **ret)
+{
+    struct perr err = { 0 };
+    char **errors = NULL;
+    int r = runtime_load(cfg, ret, &err, &errors);
+    if (r < 0) {
+        for (size_t i = 0; errors && errors[i]; i++)
+            log_error("%s", errors[i]);
+        if (!errors)
+            log_error("%s", err.msg);
+        strv_free(errors);
+    }
+    return r;
+}
+
 int daemon_check_config(const struct daemon_options *opts)
 {
     struct config *cfg = NULL;
+    struct runtime *rt = NULL;
     int r = load_config(opts, &cfg);
+    if (r == 0)
+        r = load_runtime(cfg, &rt);
     if (r < 0) {
         fprintf(stderr, "%s: configuration has errors\n", opts->config_path);
+        config_free(cfg);
         return r;
     }
-    printf("%s: configuration OK\n", opts->config_path);
+    printf("%s: configuration OK (%zu controls enabled, %zu sinks)\n", opts->config_path,
+           controls_count_enabled(rt->cat), rt->n_sinks);
+    runtime_free(rt);
     config_free(cfg);
     return 0;
 }
