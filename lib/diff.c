@@ -1998,3 +1998,131 @@ bool diff_scope_ok(struct db *db, const struct typemap *tm, const char *account,
     sqlite3_reset(q);
     return ok;
 }
+
+/* ---- listing open drift ------------------------------------------------------------------- */
+
+static json_t *iso_or_null(sqlite3_stmt *st, int col)
+{
+    char buf[32];
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return json_null();
+    time_format_iso8601(sqlite3_column_int64(st, col), buf, sizeof(buf));
+    return json_string(buf);
+}
+
+static json_t *text_or_null(sqlite3_stmt *st, int col)
+{
+    const char *s = (const char *)sqlite3_column_text(st, col);
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *json_col(sqlite3_stmt *st, int col)
+{
+    const char *s = (const char *)sqlite3_column_text(st, col);
+    json_t *j = s ? json_loads(s, 0, NULL) : NULL;
+    return j ? j : json_null();
+}
+
+/* module/name/index_key of an address, trying the type and its aliases. */
+static void address_parts(const struct typemap *tm, json_t *o, const char *type,
+                          const char *address)
+{
+    const struct typemap_type *t = tm && type ? typemap_find(tm, type) : NULL;
+    char *m = NULL, *n = NULL;
+    json_t *k = NULL;
+    bool ok = address && type && diff_split_address(address, type, &m, &n, &k) == 0;
+    for (size_t i = 0; !ok && t && address && t->aliases[i]; i++)
+        ok = diff_split_address(address, t->aliases[i], &m, &n, &k) == 0;
+    json_object_set_new(o, "module", ok ? json_string(m) : json_null());
+    json_object_set_new(o, "name", ok ? json_string(n) : json_null());
+    json_object_set_new(o, "index_key", ok && k ? k : json_null());
+    free(m);
+    free(n);
+}
+
+int diff_list_open(struct db *db, const struct typemap *tm, const struct diff_filter *f,
+                   json_t **ret, struct perr *err)
+{
+    json_t *out = json_array();
+    struct buf sql;
+    sqlite3_stmt *st = NULL;
+    int rc, r = 0, idx = 1;
+
+    buf_init(&sql, 1 << 14);
+    if (!out ||
+        buf_append_str(&sql, "SELECT category, type, id, arn, address, source, account, region, "
+                             "severity, first_seen, last_seen, updated_at, resource_key, "
+                             "exception, changes, tags FROM drift WHERE resolved_at IS NULL") < 0)
+        goto oom;
+    if (f && f->categories) {
+        if (buf_append_str(&sql, " AND category IN (") < 0)
+            goto oom;
+        for (size_t i = 0; f->categories[i]; i++)
+            if (buf_append_str(&sql, i ? ", ?" : "?") < 0)
+                goto oom;
+        if (buf_append_str(&sql, ")") < 0)
+            goto oom;
+    }
+    if ((f && f->type && buf_append_str(&sql, " AND type = ?") < 0) ||
+        (f && f->account && buf_append_str(&sql, " AND account = ?") < 0) ||
+        (f && f->region && buf_append_str(&sql, " AND region = ?") < 0) ||
+        buf_append_str(&sql, " ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 "
+                             "WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, category, type, "
+                             "id, address") < 0)
+        goto oom;
+    rc = sqlite3_prepare_v2(db_handle(db), buf_str(&sql), -1, &st, NULL);
+    buf_free(&sql);
+    if (rc != SQLITE_OK) {
+        json_decref(out);
+        return db_fail(db, rc, err, "drift");
+    }
+    for (size_t i = 0; f && f->categories && f->categories[i]; i++)
+        sqlite3_bind_text(st, idx++, f->categories[i], -1, SQLITE_STATIC);
+    if (f && f->type)
+        sqlite3_bind_text(st, idx++, f->type, -1, SQLITE_STATIC);
+    if (f && f->account)
+        sqlite3_bind_text(st, idx++, f->account, -1, SQLITE_STATIC);
+    if (f && f->region)
+        sqlite3_bind_text(st, idx++, f->region, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *cat = (const char *)sqlite3_column_text(st, 0);
+        json_t *o = json_object();
+        if (!o || json_array_append_new(out, o) < 0) {
+            r = perr_set(err, -ENOMEM, "out of memory");
+            break;
+        }
+        json_object_set_new(o, "category", text_or_null(st, 0));
+        json_object_set_new(o, "type", text_or_null(st, 1));
+        json_object_set_new(o, "id", text_or_null(st, 2));
+        json_object_set_new(o, "arn", text_or_null(st, 3));
+        json_object_set_new(o, "address", text_or_null(st, 4));
+        address_parts(tm, o, (const char *)sqlite3_column_text(st, 1),
+                      (const char *)sqlite3_column_text(st, 4));
+        json_object_set_new(o, "source", text_or_null(st, 5));
+        json_object_set_new(o, "account", text_or_null(st, 6));
+        json_object_set_new(o, "region", text_or_null(st, 7));
+        json_object_set_new(o, "severity", text_or_null(st, 8));
+        json_object_set_new(o, "first_seen", iso_or_null(st, 9));
+        json_object_set_new(o, "last_seen", iso_or_null(st, 10));
+        json_object_set_new(o, "updated_at", iso_or_null(st, 11));
+        json_object_set_new(o, "resource_key", text_or_null(st, 12));
+        json_object_set_new(o, "exception", text_or_null(st, 13));
+        json_object_set_new(o, "changes",
+                            str_eq(cat, "changed") || str_eq(cat, "conflict") ? json_col(st, 14)
+                                                                              : json_null());
+        json_object_set_new(o, "tags", json_col(st, 15));
+    }
+    if (r == 0 && rc != SQLITE_DONE)
+        r = db_fail(db, rc, err, "drift");
+    sqlite3_finalize(st);
+    if (r < 0) {
+        json_decref(out);
+        return r;
+    }
+    *ret = out;
+    return 0;
+oom:
+    buf_free(&sql);
+    json_decref(out);
+    return perr_set(err, -ENOMEM, "out of memory");
+}

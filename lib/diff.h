@@ -143,6 +143,24 @@ json_t *diff_record_json(const struct diff_record *r);
 bool diff_scope_ok(struct db *db, const struct typemap *tm, const char *account, const char *region,
                    const char *type, const char *source);
 
+/* What `plumb drift` lists: the open rows of the drift table. */
+struct diff_filter {
+    char *const *categories; /* changed, missing, unmanaged, conflict; NULL = all */
+    const char *type;        /* Terraform type; NULL = any */
+    const char *account;     /* NULL = any */
+    const char *region;      /* NULL = any */
+};
+
+/* Open drift as a JSON array (new reference in *ret), most severe first,
+ * then by category, type, id and address.  Each object: category, type,
+ * id, arn, address, module, name, index_key (from the address, when tm
+ * knows the type; null otherwise), source, account, region, severity,
+ * first_seen, last_seen, updated_at (ISO 8601), resource_key, exception
+ * (the covering exception's name, or null), changes ([{path, declared,
+ * live}] for changed and conflict, else null) and tags.  tm may be NULL. */
+int diff_list_open(struct db *db, const struct typemap *tm, const struct diff_filter *f,
+                   json_t **ret, struct perr *err);
+
 /* Split a Terraform address into module path, resource name and index key
  * given its type: "module.a[\"x\"].aws_s3_bucket.b[0]" -> "module.a[\"x\"]",
  * "b", 0.  Returns -EINVAL when type does not appear in it. */

@@ -502,6 +502,74 @@ START_TEST(test_changed_missing_unmanaged)
 }
 END_TEST
 
+/* What `plumb drift` shows for the one open changed key: the library
+ * listing, then the binary itself. */
+static void check_listing(const char *bar_id)
+{
+    json_t *rows = NULL, *o;
+    struct perr err = { 0 };
+    char *cats[] = { (char *)"missing", NULL };
+    struct diff_filter f = { 0 };
+    char *plumb = tu_buildpath("daemon/plumb"), *dbpath = tu_path_join(tmp_dir, "plumb.db");
+    char *out = NULL, *errout = NULL;
+    json_t *j;
+
+    ck_assert_int_eq(diff_list_open(db, tm, &f, &rows, &err), 0);
+    ck_assert_int_eq(json_array_size(rows), 1);
+    o = json_array_get(rows, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "category")), "changed");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "id")), bar_id);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "address")), "aws_kms_key.bar");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "module")), "");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "name")), "bar");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "first_seen")), "1970-01-01T00:00:05Z");
+    ck_assert_int_eq(json_array_size(json_object_get(o, "changes")), 2);
+    json_decref(rows);
+    f.categories = cats;
+    ck_assert_int_eq(diff_list_open(db, tm, &f, &rows, &err), 0);
+    ck_assert_int_eq(json_array_size(rows), 0);
+    json_decref(rows);
+
+    {
+        const char *argv[] = { plumb, "--db", dbpath, "drift", "-o", "json", NULL };
+        ck_assert_int_eq(tu_run(argv, NULL, &out, &errout), 0);
+        j = json_loads(out, 0, NULL);
+        ck_assert_msg(json_is_array(j), "plumb drift -o json printed: %s", out);
+        ck_assert_int_eq(json_array_size(j), 1);
+        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(j, 0), "severity")),
+                         "medium");
+        json_decref(j);
+        free(out);
+        free(errout);
+    }
+    {
+        const char *argv[] = { plumb, "--db", dbpath, "drift", "--exit-code", NULL };
+        ck_assert_int_eq(tu_run(argv, NULL, &out, &errout), 3);
+        ck_assert(strstr(out, "aws_kms_key.bar") != NULL);
+        ck_assert(strstr(out, "description: Bar -> edited") != NULL);
+        ck_assert(strstr(out, "key_usage: ") != NULL);
+        free(out);
+        free(errout);
+    }
+    {
+        const char *argv[] = { plumb, "--db", dbpath, "drift", "--category", "missing", NULL };
+        ck_assert_int_eq(tu_run(argv, NULL, &out, &errout), 0);
+        ck_assert_str_eq(out, "No open drift matches.\n");
+        free(out);
+        free(errout);
+    }
+    {
+        const char *argv[] = { plumb, "--db", dbpath, "drift", "--category", "moved", NULL };
+        ck_assert_int_eq(tu_run(argv, NULL, &out, &errout), 2);
+        ck_assert(strstr(errout, "--category: unknown category 'moved' (changed, missing, "
+                                 "unmanaged, conflict)") != NULL);
+        free(out);
+        free(errout);
+    }
+    free(plumb);
+    free(dbpath);
+}
+
 /* ---- conflicts, .driftignore, the events contract ---------------------------------------- */
 
 START_TEST(test_conflict_ignore_events)
@@ -586,6 +654,7 @@ START_TEST(test_conflict_ignore_events)
         sqlite3_finalize(q);
     }
     diff_result_free(res);
+    check_listing(bar_id);
 
     ignore_set_free(ign);
     tfstate_free(st);
