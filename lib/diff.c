@@ -77,6 +77,10 @@ struct ctx {
     struct live *l;
     size_t nl;
     json_t *index; /* "type|id" -> [live indices] */
+    /* "d|VALUE" -> [decl indices], "l|VALUE" -> [live indices]: the
+     * declarations and documents whose relation join attribute (or, for
+     * declarations, joined parent id) is VALUE. */
+    json_t *joins;
 };
 
 /* ---- small helpers ----------------------------------------------------------- */
@@ -493,6 +497,8 @@ static void family_free(struct ctx *c)
     c->nl = 0;
     json_decref(c->index);
     c->index = NULL;
+    json_decref(c->joins);
+    c->joins = NULL;
 }
 
 static int load_decls(struct ctx *c, char **names)
@@ -624,6 +630,57 @@ static int index_live(struct ctx *c)
             return oom(c);
     }
     return 0;
+}
+
+static int join_add(struct ctx *c, char kind, const char *value, size_t i)
+{
+    char *k;
+    json_t *a, *last;
+    if (!value)
+        return 0;
+    k = str_printf("%c|%s", kind, value);
+    if (!k)
+        return oom(c);
+    a = json_object_get(c->joins, k);
+    if (!a) {
+        a = json_array();
+        if (!a || json_object_set_new(c->joins, k, a) < 0) {
+            free(k);
+            return oom(c);
+        }
+    }
+    free(k);
+    last = json_array_get(a, json_array_size(a) - 1);
+    if (last && (size_t)json_integer_value(last) == i)
+        return 0; /* the same element under another join attribute */
+    return json_array_append_new(a, json_integer((json_int_t)i)) < 0 ? oom(c) : 0;
+}
+
+static const char *joined_parent(const struct decl *x, const char *join);
+
+static int index_joins(struct ctx *c)
+{
+    int r = 0;
+    c->joins = json_object();
+    if (!c->joins)
+        return oom(c);
+    /* Element outermost, so that one element's entries under several join
+     * attributes are adjacent and join_add() keeps one. */
+    for (size_t i = 0; i < c->nd && r == 0; i++)
+        for (size_t ri = 0; ri < typemap_relation_count(c->tm) && r == 0; ri++)
+            r = join_add(c, 'd', joined_parent(&c->d[i], typemap_relation_at(c->tm, ri)->join), i);
+    for (size_t i = 0; i < c->nl && r == 0; i++)
+        for (size_t ri = 0; ri < typemap_relation_count(c->tm) && r == 0; ri++)
+            r = join_add(c, 'l', attr_s(c->l[i].r->attrs, typemap_relation_at(c->tm, ri)->join), i);
+    return r;
+}
+
+/* The indices joined to parent id value ('d' declarations, 'l' documents). */
+static const json_t *joined(const struct ctx *c, char kind, const char *value)
+{
+    char key[1024];
+    snprintf(key, sizeof(key), "%c|%s", kind, value ? value : "");
+    return json_object_get(c->joins, key);
 }
 
 /* Live resources of type with this id, compatible with account/region. */
@@ -841,7 +898,8 @@ static int relation_generic(struct ctx *c, size_t ri, const struct typemap_relat
     for (size_t pi = 0; pi < c->nl && r == 0; pi++) {
         struct live *p = &c->l[pi];
         const json_t *lv, *D = NULL;
-        size_t nlv, *seps = NULL, ns = 0;
+        size_t nlv, *seps = NULL, ns = 0, ji;
+        json_t *jv;
         bool *used = NULL;
         const struct decl *pd;
 
@@ -850,14 +908,16 @@ static int relation_generic(struct ctx *c, size_t ri, const struct typemap_relat
         seps = calloc(c->nd + 1, sizeof(size_t));
         if (!seps)
             return oom(c);
-        for (size_t i = 0; i < c->nd; i++) {
+        json_array_foreach ((json_t *)joined(c, 'd', p->r->id), ji, jv) {
+            size_t i = (size_t)json_integer_value(jv);
             struct decl *x = &c->d[i];
             size_t k;
             if (!x->t || !x->t->declared_only || !separate_of(R, x->t, &k) ||
                 !typemap_relation_applies(c->tm, ri, k, x->attrs))
                 continue;
             if (!str_eq(joined_parent(x, R->join), p->r->id) ||
-                !compatible(x->account, p->r->account) || !compatible(x->region, p->r->region))
+                !compatible(x->account, p->r->account) || !compatible(x->region, p->r->region) ||
+                ns >= c->nd)
                 continue;
             seps[ns++] = i;
         }
@@ -1185,16 +1245,20 @@ static int relation_sg(struct ctx *c, size_t ri, const struct typemap_relation *
     for (size_t gi = 0; gi < c->nl && r == 0; gi++) {
         struct live *g = &c->l[gi];
         struct normalize_sg_atoms L = { 0 }, C = { 0 }, I = { 0 }, V = { 0 };
-        size_t n_old = 0, n_new = 0;
+        size_t n_old = 0, n_new = 0, ji;
+        json_t *jv;
         const struct decl *gd;
 
         if (!str_eq(g->r->type, "aws_security_group"))
             continue;
         gd = sole_decl(c, g);
         /* The separate declarations of this group and direction. */
-        for (size_t i = 0; i < c->nd && r == 0; i++) {
+        json_array_foreach ((json_t *)joined(c, 'd', g->r->id), ji, jv) {
+            size_t i = (size_t)json_integer_value(jv);
             struct decl *x = &c->d[i];
             size_t k;
+            if (r < 0)
+                break;
             if (!x->t || !separate_of(R, x->t, &k) ||
                 !typemap_relation_applies(c->tm, ri, k, x->attrs) ||
                 !str_eq(attr_s(x->attrs, R->join), g->r->id) ||
@@ -1209,12 +1273,16 @@ static int relation_sg(struct ctx *c, size_t ri, const struct typemap_relation *
             }
         }
         /* The live rule documents of this group and direction. */
-        for (size_t i = 0; i < c->nl && r == 0; i++)
+        json_array_foreach ((json_t *)joined(c, 'l', g->r->id), ji, jv) {
+            size_t i = (size_t)json_integer_value(jv);
+            if (r < 0)
+                break;
             if (str_eq(c->l[i].r->type, vpc_rule_type(dir)) &&
                 str_eq(attr_s(c->l[i].r->attrs, "security_group_id"), g->r->id) &&
                 str_eq(c->l[i].r->account, g->r->account) &&
                 str_eq(c->l[i].r->region, g->r->region))
                 r = normalize_sg_atoms_vpc_rule(c->l[i].r->attrs, dir, i, &V);
+        }
         if (r < 0)
             goto done;
         if (n_old + n_new == 0) {
@@ -1235,10 +1303,13 @@ static int relation_sg(struct ctx *c, size_t ri, const struct typemap_relation *
         if (r < 0)
             goto done;
         /* aws_security_group_rule: matched against the group's live rules. */
-        for (size_t i = 0; i < c->nd && r == 0; i++) {
+        json_array_foreach ((json_t *)joined(c, 'd', g->r->id), ji, jv) {
+            size_t i = (size_t)json_integer_value(jv);
             struct decl *x = &c->d[i];
             struct normalize_sg_atoms xa = { 0 };
             size_t k;
+            if (r < 0)
+                break;
             if (!x->t || !x->t->declared_only || !separate_of(R, x->t, &k) ||
                 !typemap_relation_applies(c->tm, ri, k, x->attrs) ||
                 !str_eq(attr_s(x->attrs, R->join), g->r->id) ||
@@ -1533,6 +1604,10 @@ static int process_family(struct ctx *c, const struct family *f)
                 return oom(c);
         }
     }
+
+    r = index_joins(c);
+    if (r < 0)
+        return r;
 
     /* Separates with documents of their own: their parents skip the inline
      * attribute. */
