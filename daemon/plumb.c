@@ -10,6 +10,7 @@
 
 const struct cli_command cli_commands[] = {
     { "status", "daemon state, last cycles, open drift and findings, outbox", cmd_status },
+    { "scan", "one full cycle now (--once): collect, compare, evaluate, record", cmd_scan },
     { "resources", "list the live estate as last collected", cmd_resources },
     { "history", "versions of one resource with attribute-level changes", cmd_history },
     { "drift", "open drift: changed, missing, unmanaged, conflict", cmd_drift },
