@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "awsclient.h"
 #include "buf.h"
 #include "crypto.h"
 #include "jsonutil.h"
@@ -2052,3 +2053,228 @@ out:
     free(srcs);
     return r;
 }
+
+/* ---- S3 through plumb's AWS client ---------------------------------------------- */
+
+#define STATESRC_S3_DEFAULT_REGION "us-east-1"
+#define STATESRC_S3_MAX_KEYS       100000
+
+struct statesrc_aws {
+    struct aws_client *client;
+    char **profiles; /* "" for the default chain */
+    struct aws_account **accounts;
+    size_t n;
+};
+
+int statesrc_aws_new(struct aws_client *client, struct statesrc_aws **ret, struct perr *err)
+{
+    struct statesrc_aws *a = calloc(1, sizeof(*a));
+    if (!a)
+        return perr_set(err, -ENOMEM, "out of memory");
+    a->client = client;
+    *ret = a;
+    return 0;
+}
+
+struct statesrc_aws *statesrc_aws_free(struct statesrc_aws *a)
+{
+    if (!a)
+        return NULL;
+    for (size_t i = 0; i < a->n; i++)
+        aws_account_free(a->accounts[i]);
+    free(a->accounts);
+    strv_free(a->profiles);
+    free(a);
+    return NULL;
+}
+
+static int aws_account_for(struct statesrc_aws *a, const char *profile, struct aws_account **ret,
+                           struct perr *err)
+{
+    const char *p = profile ? profile : "";
+    struct aws_account_options o = { .profile = profile };
+    struct aws_account **n;
+    int r;
+    for (size_t i = 0; i < a->n; i++)
+        if (str_eq(a->profiles[i], p)) {
+            *ret = a->accounts[i];
+            return 0;
+        }
+    n = realloc(a->accounts, (a->n + 1) * sizeof(*n));
+    if (!n)
+        return perr_set(err, -ENOMEM, "out of memory");
+    a->accounts = n;
+    if (strv_push(&a->profiles, p) < 0)
+        return perr_set(err, -ENOMEM, "out of memory");
+    r = aws_account_new(a->client, &o, &a->accounts[a->n], err);
+    if (r < 0) {
+        free(a->profiles[a->n]);
+        a->profiles[a->n] = NULL;
+        return r;
+    }
+    *ret = a->accounts[a->n++];
+    return 0;
+}
+
+static int aws_errno(const struct aws_error *e)
+{
+    switch (e ? e->kind : AWS_ERR_TRANSPORT) {
+    case AWS_ERR_ACCESS_DENIED: return -EACCES;
+    case AWS_ERR_NOT_FOUND: return -ENOENT;
+    case AWS_ERR_THROTTLED: return -EBUSY;
+    case AWS_ERR_AUTH: return -EPERM;
+    default: return -EIO;
+    }
+}
+
+static char *aws_message(int result, const struct aws_error *e)
+{
+    if (e && e->code && e->message)
+        return str_printf("%s: %s", e->code, e->message);
+    if (e && (e->code || e->message))
+        return strdup(e->code ? e->code : e->message);
+    return strdup(strerror(-result));
+}
+
+struct s3_get_ctx {
+    statesrc_s3_get_done done;
+    void *done_ud;
+    size_t max;
+};
+
+static void s3_got(int result, const struct aws_object *obj, const struct aws_error *e, void *ud)
+{
+    struct s3_get_ctx *g = ud;
+    struct statesrc_s3_object out = { .error_msg = "" };
+    char *msg = NULL;
+
+    if (result < 0) {
+        out.error = result == -ECANCELED ? -ECANCELED : aws_errno(e);
+        msg = aws_message(result, e);
+        out.error_msg = msg ? msg : "out of memory";
+    } else if (obj->not_modified) {
+        out.not_modified = true;
+    } else if (obj->len > g->max) {
+        out.error = -EFBIG;
+        msg = str_printf("larger than %zu bytes", g->max);
+        out.error_msg = msg ? msg : "too large";
+    } else {
+        out.body = malloc(obj->len + 1);
+        if (!out.body) {
+            out.error = -ENOMEM;
+            out.error_msg = "out of memory";
+        } else {
+            memcpy(out.body, obj->body, obj->len);
+            out.body[obj->len] = '\0';
+            out.len = obj->len;
+            out.etag = obj->etag;
+        }
+    }
+    g->done(&out, g->done_ud);
+    free(msg);
+    free(g);
+}
+
+static int s3_get(void *userdata, const char *profile, const char *region, const char *bucket,
+                  const char *key, const char *if_none_match, size_t max_size,
+                  statesrc_s3_get_done done, void *done_ud, struct perr *err)
+{
+    struct statesrc_aws *a = userdata;
+    struct aws_account *acct = NULL;
+    struct s3_get_ctx *g;
+    int r = aws_account_for(a, profile, &acct, err);
+    if (r < 0)
+        return r;
+    g = calloc(1, sizeof(*g));
+    if (!g)
+        return perr_set(err, -ENOMEM, "out of memory");
+    g->done = done;
+    g->done_ud = done_ud;
+    g->max = max_size;
+    r = aws_s3_get_object(acct, region ? region : STATESRC_S3_DEFAULT_REGION, bucket, key,
+                          if_none_match, NULL, s3_got, g, err);
+    if (r < 0)
+        free(g);
+    return r;
+}
+
+struct s3_list_ctx {
+    statesrc_s3_list_done done;
+    void *done_ud;
+    char **keys;
+    size_t n;
+    bool too_many;
+};
+
+static int s3_list_page(const struct aws_page *page, void *ud)
+{
+    struct s3_list_ctx *l = ud;
+    size_t i;
+    json_t *o;
+    json_array_foreach (json_object_get(page->output, "Contents"), i, o) {
+        const char *k = json_string_value(json_object_get(o, "Key"));
+        if (!k)
+            continue;
+        if (l->n >= STATESRC_S3_MAX_KEYS) {
+            l->too_many = true;
+            return -E2BIG;
+        }
+        if (strv_push(&l->keys, k) < 0)
+            return -ENOMEM;
+        l->n++;
+    }
+    return 0;
+}
+
+static void s3_listed_done(int result, const struct aws_error *e, void *ud)
+{
+    struct s3_list_ctx *l = ud;
+    char *msg = NULL;
+    if (result < 0) {
+        msg = l->too_many ? str_printf("more than %d keys", STATESRC_S3_MAX_KEYS)
+                          : aws_message(result, e);
+        l->done(result == -ECANCELED || result == -E2BIG || result == -ENOMEM ? result
+                                                                              : aws_errno(e),
+                msg ? msg : "out of memory", NULL, 0, l->done_ud);
+    } else {
+        l->done(0, "", l->keys, l->n, l->done_ud);
+    }
+    free(msg);
+    strv_free(l->keys);
+    free(l);
+}
+
+static int s3_list(void *userdata, const char *profile, const char *region, const char *bucket,
+                   const char *prefix, statesrc_s3_list_done done, void *done_ud, struct perr *err)
+{
+    struct statesrc_aws *a = userdata;
+    struct aws_account *acct = NULL;
+    struct s3_list_ctx *l;
+    json_t *params;
+    struct aws_request req = {
+        .service = "s3",
+        .operation = "ListObjectsV2",
+        .region = region ? region : STATESRC_S3_DEFAULT_REGION,
+        .flags = AWS_CALL_ALL_PAGES,
+    };
+    int r = aws_account_for(a, profile, &acct, err);
+    if (r < 0)
+        return r;
+    l = calloc(1, sizeof(*l));
+    params = json_pack("{s:s, s:s}", "Bucket", bucket, "Prefix", prefix);
+    if (!l || !params) {
+        free(l);
+        json_decref(params);
+        return perr_set(err, -ENOMEM, "out of memory");
+    }
+    l->done = done;
+    l->done_ud = done_ud;
+    req.params = params;
+    r = aws_call(acct, &req, s3_list_page, s3_listed_done, l, NULL, err);
+    json_decref(params);
+    if (r < 0)
+        free(l);
+    return r;
+}
+
+const struct statesrc_s3_ops statesrc_aws_s3 = { s3_get, s3_list };

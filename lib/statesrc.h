@@ -124,6 +124,18 @@ struct statesrc_s3_ops {
                      struct perr *err);
 };
 
+/* S3 through plumb's AWS client (lib/awsclient.h): pass &statesrc_aws_s3
+ * as env->s3 and a struct statesrc_aws as env->s3_userdata.  Credentials
+ * for each [state] profile (NULL: the default chain) are set up on first
+ * use and kept.  The AWS client's max_body also caps what GetObject can
+ * return; the region defaults to us-east-1 (set region = in the [state]
+ * section: plumb does not follow S3's redirects). */
+struct aws_client;
+struct statesrc_aws;
+int statesrc_aws_new(struct aws_client *client, struct statesrc_aws **ret, struct perr *err);
+struct statesrc_aws *statesrc_aws_free(struct statesrc_aws *a);
+extern const struct statesrc_s3_ops statesrc_aws_s3;
+
 /* ---- sources ----------------------------------------------------------- */
 
 struct statesrc;
