@@ -2040,26 +2040,31 @@ bool diff_scope_ok(struct db *db, const struct typemap *tm, const char *account,
                    const char *type, const char *source)
 {
     const struct typemap_type *t = tm ? typemap_find(tm, type) : NULL;
-    enum collect_status st = COLLECT_NOT_COLLECTED;
-    char *detail = NULL;
     sqlite3_stmt *q;
-    int rc;
     bool ok;
 
     if (t && t->declared_only && t->match_type)
         t = typemap_find(tm, t->match_type);
     if (t)
         type = t->type;
-    if (!account || !region ||
-        snapshot_coverage(db, account, region, type, &st, &detail, NULL) < 0) {
-        free(detail);
+    /* An account or region the state does not say: every scope of the
+     * type that could hold it. */
+    q = db_stmt(db,
+                "SELECT count(*), sum(status = 'ok') FROM coverage WHERE type = ?1 AND "
+                "(?2 IS NULL OR account = ?2) AND (?3 IS NULL OR region = ?3)",
+                NULL);
+    if (!q)
         return false;
-    }
-    free(detail);
-    if (st != COLLECT_OK)
-        return false;
-    if (!source)
-        return true;
+    db_bind_text(q, 1, type);
+    db_bind_text(q, 2, account);
+    db_bind_text(q, 3, region);
+    ok = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) > 0 &&
+         sqlite3_column_int64(q, 0) == sqlite3_column_int64(q, 1);
+    sqlite3_reset(q);
+    if (!ok || !source)
+        return ok;
+    /* A source that is gone (removed from the configuration) declares
+     * nothing any more; one that failed says nothing new. */
     q = db_stmt(db,
                 "SELECT count(*), sum(status = 'ok') FROM state_sources WHERE name = ?1 OR "
                 "(substr(name, 1, length(?1) + 1) = ?1 || ':')",
@@ -2067,11 +2072,63 @@ bool diff_scope_ok(struct db *db, const struct typemap *tm, const char *account,
     if (!q)
         return false;
     db_bind_text(q, 1, source);
-    rc = sqlite3_step(q);
-    ok = rc == SQLITE_ROW && sqlite3_column_int64(q, 0) > 0 &&
-         sqlite3_column_int64(q, 0) == sqlite3_column_int64(q, 1);
+    ok = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) == sqlite3_column_int64(q, 1);
     sqlite3_reset(q);
     return ok;
+}
+
+/* ---- into events ---------------------------------------------------------------------------- */
+
+struct apply_oracle {
+    const struct events_oracle *orig;
+    struct db *db;
+    const struct typemap *tm;
+};
+
+static bool apply_scope_ok(void *ud, const char *account, const char *region, const char *type,
+                           const char *source)
+{
+    struct apply_oracle *o = ud;
+    return diff_scope_ok(o->db, o->tm, account, region, type, source);
+}
+
+static const char *apply_exception_for(void *ud, const char *type, const char *id,
+                                       const char *control)
+{
+    struct apply_oracle *o = ud;
+    return o->orig && o->orig->exception_for
+               ? o->orig->exception_for(o->orig->userdata, type, id, control)
+               : NULL;
+}
+
+static bool apply_control_known(void *ud, const char *control)
+{
+    struct apply_oracle *o = ud;
+    return o->orig && o->orig->control_known ? o->orig->control_known(o->orig->userdata, control)
+                                             : true;
+}
+
+int diff_apply(struct db *db, const struct diff_options *opts, struct events_ctx *ectx,
+               int64_t counts[4], struct perr *err)
+{
+    struct diff_result *res = NULL;
+    struct apply_oracle ao = { ectx->oracle, db, opts->tm };
+    struct events_oracle oracle = { apply_scope_ok, apply_exception_for, apply_control_known, &ao };
+    const struct events_oracle *saved = ectx->oracle;
+    int r = diff_run(db, opts, &res, err);
+    if (r < 0)
+        return r;
+    ectx->oracle = &oracle;
+    r = events_apply_drift(ectx, res->items, res->n, err);
+    ectx->oracle = saved;
+    if (r == 0 && counts) {
+        counts[0] = res->stats.changed;
+        counts[1] = res->stats.missing;
+        counts[2] = res->stats.unmanaged;
+        counts[3] = res->stats.conflict;
+    }
+    diff_result_free(res);
+    return r;
 }
 
 /* ---- listing open drift ------------------------------------------------------------------- */

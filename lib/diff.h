@@ -129,17 +129,25 @@ int diff_run(struct db *db, const struct diff_options *opts, struct diff_result 
              struct perr *err);
 struct diff_result *diff_result_free(struct diff_result *r);
 
+/* diff_run() and events_apply_drift() in the caller's transaction, with
+ * ectx's oracle for exceptions and diff_scope_ok() for what may resolve.
+ * counts (may be NULL) gets changed, missing, unmanaged and conflict. */
+int diff_apply(struct db *db, const struct diff_options *opts, struct events_ctx *ectx,
+               int64_t counts[4], struct perr *err);
+
 /* A record as the JSON object `plumb drift --output json` and the one-shot
  * scan print (without first_seen, which lives in the drift table): category,
  * type, declared_type, id, arn, address, module, name, index_key, source,
  * account, region, severity, resource_key, changes, tags.  New reference. */
 json_t *diff_record_json(const struct diff_record *r);
 
-/* For struct events_oracle.scope_ok: whether (account, region, type) was
- * last read successfully and, when source is not NULL, the state source
- * (or every document of it: NAME and NAME:*) was last read successfully.
- * Declared aliases count as their type; declared-only types as the type
- * they are matched against. */
+/* For struct events_oracle.scope_ok on drift: whether (account, region,
+ * type) was last read successfully (a NULL account or region: every
+ * collected scope of the type in that account/region) and, when source is
+ * not NULL, every document of the state source (NAME and NAME:*) was last
+ * read successfully, or the source no longer exists.  Declared aliases
+ * count as their type; declared-only types (aws_security_group_rule,
+ * aws_iam_role_policy) as the type they are matched against. */
 bool diff_scope_ok(struct db *db, const struct typemap *tm, const char *account, const char *region,
                    const char *type, const char *source);
 

@@ -1195,8 +1195,12 @@ START_TEST(test_unknown_account)
         diff_scope_ok(db, tm, "222222222222", "eu-west-3", "aws_cloudwatch_log_group", "logs"));
     ck_assert(
         !diff_scope_ok(db, tm, "222222222222", "eu-west-1", "aws_cloudwatch_log_group", NULL));
-    ck_assert(!diff_scope_ok(db, tm, "222222222222", "eu-west-3", "aws_cloudwatch_log_group",
-                             "no-such-source"));
+    /* A source that is no longer configured declares nothing. */
+    ck_assert(diff_scope_ok(db, tm, "222222222222", "eu-west-3", "aws_cloudwatch_log_group",
+                            "no-such-source"));
+    /* Unknown account or region: every scope of the type. */
+    ck_assert(diff_scope_ok(db, tm, NULL, NULL, "aws_cloudwatch_log_group", NULL));
+    ck_assert(!diff_scope_ok(db, tm, NULL, NULL, "aws_kms_key", NULL));
     ck_assert_int_eq(statesrc_store_error(db, "logs", "x", "broken", 2, &err), 0);
     ck_assert(
         !diff_scope_ok(db, tm, "222222222222", "eu-west-3", "aws_cloudwatch_log_group", "logs"));
@@ -1239,6 +1243,82 @@ START_TEST(test_split_address)
 }
 END_TEST
 
+/* ---- the lifecycle through lib/events ---------------------------------------------------- */
+
+static struct events_stats apply(int64_t now)
+{
+    struct diff_options o = { .tm = tm };
+    struct events_ctx ev = { .db = db, .now_ms = now };
+    struct perr err = { 0 };
+    int64_t counts[4] = { -1, -1, -1, -1 };
+    ck_assert_int_eq(db_begin(db, &err), 0);
+    ck_assert_msg(diff_apply(db, &o, &ev, counts, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(db_commit(db, &err), 0);
+    ck_assert_int_ge(counts[0], 0);
+    return ev.stats;
+}
+
+START_TEST(test_apply_lifecycle)
+{
+    struct estate e = { 0 };
+    struct tfstate *kms = load_fixture("tfstate/driftctl/aws_kms_key.tfstate"), *iam;
+    const char *baz_id = NULL;
+    struct resource *saved, *role;
+    struct events_stats st;
+    const char *policy = "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\","
+                         "\"Resource\":\"*\"}]}";
+
+    for (size_t i = 0; i < kms->n_instances; i++)
+        if (str_eq(kms->instances[i].address, "aws_kms_key.baz"))
+            baz_id = json_string_value(json_object_get(kms->instances[i].attributes, "key_id"));
+    iam = state_of(json_pack(
+        "[o, o]",
+        resource_json("aws_iam_role", "app",
+                      json_pack("{s:s, s:s, s:s, s:[{s:s, s:s}]}", "id", "app", "name", "app",
+                                "path", "/", "inline_policy", "name", "p", "policy", policy)),
+        resource_json("aws_iam_role_policy", "p",
+                      json_pack("{s:s, s:s, s:s, s:s}", "id", "app:p", "role", "app", "name", "p",
+                                "policy", policy))));
+    declare(&e, "kms", kms, "eu-west-3", true);
+    declare(&e, "iam", iam, "eu-west-3", true);
+    estate_write(&e);
+    st = apply(1000);
+    ck_assert_int_eq(st.opened, 0);
+
+    /* baz deleted and an inline policy added by hand: two drifts open. */
+    saved = estate_find(&e, "aws_kms_key", baz_id);
+    {
+        json_t *doc = resource_to_json(saved);
+        ck_assert_int_eq(resource_from_json(doc, &saved), 0);
+        json_decref(doc);
+        saved->source = strdup("describe");
+    }
+    estate_remove(&e, "aws_kms_key", baz_id);
+    role = estate_find(&e, "aws_iam_role", "app");
+    json_array_append_new(json_object_get(role->attrs, "inline_policy"),
+                          json_pack("{s:s, s:s}", "name", "by-hand", "policy", policy));
+    estate_write(&e);
+    st = apply(2000);
+    ck_assert_int_eq(st.opened, 2);
+    /* Nothing new: nothing raised. */
+    st = apply(3000);
+    ck_assert_int_eq(st.opened + st.updated + st.resolved, 0);
+
+    /* Both undone: both resolve, the pseudo aws_iam_role_policy included
+     * (its scope is the role's). */
+    e.live = realloc(e.live, (e.n + 1) * sizeof(*e.live));
+    e.live[e.n++] = saved;
+    json_array_remove(json_object_get(role->attrs, "inline_policy"), 1);
+    estate_write(&e);
+    st = apply(4000);
+    ck_assert_int_eq(st.resolved, 2);
+
+    tfstate_free(kms);
+    tfstate_free(iam);
+    estate_free(&e);
+}
+END_TEST
+
 static Suite *diff_suite(void)
 {
     Suite *s = suite_create("diff");
@@ -1254,6 +1334,7 @@ static Suite *diff_suite(void)
     tcase_add_test(tc, test_s3_inline_and_split);
     tcase_add_test(tc, test_unknown_account);
     tcase_add_test(tc, test_split_address);
+    tcase_add_test(tc, test_apply_lifecycle);
     suite_add_tcase(s, tc);
     return s;
 }
