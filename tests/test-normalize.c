@@ -8,6 +8,7 @@
  * with values of their own, and the attributes the state's provider
  * version did not know filled in.  That copy must show no drift; altering
  * one attribute on either side must show exactly that change. */
+#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -579,17 +580,15 @@ START_TEST(test_policy_permutations)
     json_decref(v);
     /* URL-encoded, as IAM's APIs return documents. */
     {
-        char *enc = NULL;
-        const char *s = json_string_value(user);
-        size_t n = 0;
-        enc = malloc(strlen(s) * 3 + 1);
-        for (const char *c = s; *c; c++)
-            n += (size_t)sprintf(enc + n, (*c >= 'a' && *c <= 'z') ? "%c" : "%%%02X",
-                                 (unsigned char)*c);
+        CURL *h = curl_easy_init();
+        char *enc = curl_easy_escape(h, json_string_value(user), 0);
+        ck_assert_ptr_nonnull(enc);
+        ck_assert(strchr(enc, '%') != NULL);
         v = json_string(enc);
         ck_assert(normalize_policy_equal(user, v));
         json_decref(v);
-        free(enc);
+        curl_free(enc);
+        curl_easy_cleanup(h);
     }
     /* A document without Version means 2008-10-17, not 2012-10-17. */
     v = policy_variant(user, drop_version);
