@@ -21,7 +21,9 @@ struct decl {
     char *arn;
     char *account; /* NULL = unknown */
     char *region;  /* NULL = unknown */
-    json_t *attrs;
+    char *text;    /* the attributes as stored (JSON text) */
+    json_t *attrs; /* parsed from text while needed (decl_load), else NULL */
+    json_t *joins; /* relation join attribute -> its value (strings) */
     json_t *sensitive;
     const struct typemap_type *t; /* canonical */
     char *live_id;                /* NULL when it cannot be computed */
@@ -29,9 +31,15 @@ struct decl {
     bool handled; /* reported by relation processing */
 };
 
-/* One live resource of the family. */
+/* One live resource of the family.  r always has its identity (type, id,
+ * account, region, arn, source); its attrs, tags and unknown are empty
+ * objects except while loaded (live_load), so that a family's documents
+ * are held as text, not as JSON trees. */
 struct live {
     struct resource *r;
+    char *text; /* resource_to_json() of the document */
+    bool loaded;
+    json_t *vals; /* relation join and parent attributes -> their values */
     char *key;
     size_t *decls; /* indices of the declarations matching it */
     size_t n_decls;
@@ -121,6 +129,71 @@ static const json_t *declared_tags(const json_t *attrs)
 static bool type_wanted(const struct ctx *c, const char *type)
 {
     return !c->o->types || strv_contains(c->o->types, type);
+}
+
+/* Parse a declaration's attributes for a while (decl_unload() drops them). */
+static int decl_load(struct ctx *c, struct decl *d)
+{
+    json_error_t je;
+    if (d->attrs)
+        return 0;
+    d->attrs = json_loads(d->text, 0, &je);
+    if (!d->attrs)
+        return perr_set(c->err, -ENOMEM, "declared %s %s: %s", d->source, d->address, je.text);
+    return 0;
+}
+
+static void decl_unload(struct decl *d)
+{
+    json_decref(d->attrs);
+    d->attrs = NULL;
+}
+
+/* Give a live resource its attributes, tags and unknown for a while. */
+static int live_load(struct ctx *c, struct live *l)
+{
+    json_t *doc;
+    struct resource *full = NULL;
+    if (l->loaded)
+        return 0;
+    doc = json_loads(l->text, 0, NULL);
+    if (!doc || resource_from_json(doc, &full) < 0) {
+        json_decref(doc);
+        return oom(c);
+    }
+    json_decref(doc);
+    json_decref(l->r->attrs);
+    json_decref(l->r->tags);
+    json_decref(l->r->unknown);
+    l->r->attrs = json_incref(full->attrs);
+    l->r->tags = json_incref(full->tags);
+    l->r->unknown = json_incref(full->unknown);
+    resource_free(full);
+    l->loaded = true;
+    return 0;
+}
+
+static void live_unload(struct live *l)
+{
+    json_t *a = json_object(), *t = json_object(), *u = json_object();
+    if (!l->loaded || !a || !t || !u) {
+        json_decref(a);
+        json_decref(t);
+        json_decref(u);
+        return; /* keep it loaded rather than leave it without objects */
+    }
+    json_decref(l->r->attrs);
+    json_decref(l->r->tags);
+    json_decref(l->r->unknown);
+    l->r->attrs = a;
+    l->r->tags = t;
+    l->r->unknown = u;
+    l->loaded = false;
+}
+
+static const char *lval(const struct live *l, const char *name)
+{
+    return json_string_value(json_object_get(l->vals, name));
 }
 
 /* ---- addresses ------------------------------------------------------------------ */
@@ -432,6 +505,7 @@ static int report_absent(struct ctx *c, struct decl *d, const char *cov_type, co
                          const char *id, const char *account, const char *region)
 {
     char *reason = NULL;
+    bool was_loaded = d->attrs != NULL;
     int r = decide_missing(c, cov_type, account ? account : d->account, region ? region : d->region,
                            &reason);
     if (r < 0)
@@ -446,6 +520,9 @@ static int report_absent(struct ctx *c, struct decl *d, const char *cov_type, co
         c->stats.ignored++;
         return 0;
     }
+    r = decl_load(c, d);
+    if (r < 0)
+        return r;
     {
         struct rec_in in = {
             .category = "missing",
@@ -460,8 +537,11 @@ static int report_absent(struct ctx *c, struct decl *d, const char *cov_type, co
             .declared_type = d->type,
             .tags = declared_tags(d->attrs),
         };
-        return add_record(c, &in);
+        r = add_record(c, &in);
     }
+    if (!was_loaded)
+        decl_unload(d);
+    return r;
 }
 
 /* ---- loading a family ------------------------------------------------------------- */
@@ -477,7 +557,9 @@ static void family_free(struct ctx *c)
         free(d->arn);
         free(d->account);
         free(d->region);
+        free(d->text);
         json_decref(d->attrs);
+        json_decref(d->joins);
         json_decref(d->sensitive);
         free(d->live_id);
         free(d->id_error);
@@ -487,6 +569,8 @@ static void family_free(struct ctx *c)
     c->nd = 0;
     for (size_t i = 0; i < c->nl; i++) {
         resource_free(c->l[i].r);
+        free(c->l[i].text);
+        json_decref(c->l[i].vals);
         free(c->l[i].key);
         free(c->l[i].decls);
         strv_free(c->l[i].skip);
@@ -547,10 +631,15 @@ static int load_decls(struct ctx *c, char **names)
             r = oom(c);
             break;
         }
-        d->attrs = json_loads((const char *)sqlite3_column_text(st, 8), 0, &je);
+        d->text = db_column_strdup(st, 8, &o);
+        d->attrs = d->text ? json_loads(d->text, 0, &je) : NULL;
         d->sensitive = sqlite3_column_type(st, 9) == SQLITE_NULL
                            ? json_array()
                            : json_loads((const char *)sqlite3_column_text(st, 9), 0, NULL);
+        if (o) {
+            r = oom(c);
+            break;
+        }
         if (!json_is_object(d->attrs) || !json_is_array(d->sensitive)) {
             r = perr_set(c->err, -EINVAL, "declared %s %s: stored attributes are not valid JSON",
                          d->source, d->address);
@@ -563,6 +652,29 @@ static int load_decls(struct ctx *c, char **names)
             break;
         }
         d->t = typemap_find(c->tm, d->type);
+        d->joins = json_object();
+        for (size_t ri = 0; d->joins && ri < typemap_relation_count(c->tm); ri++) {
+            const char *j = typemap_relation_at(c->tm, ri)->join;
+            if (attr_s(d->attrs, j))
+                json_object_set_new(d->joins, j, json_string(attr_s(d->attrs, j)));
+        }
+        if (!d->joins) {
+            r = oom(c);
+            break;
+        }
+        /* Live ids now, while the attributes are parsed. */
+        {
+            struct perr e = { 0 };
+            if (typemap_live_id(c->tm, d->type, d->attrs, &d->live_id, &e) < 0) {
+                d->live_id = NULL;
+                if (!(d->id_error = strdup(e.msg))) {
+                    r = oom(c);
+                    break;
+                }
+            }
+        }
+        json_decref(d->attrs);
+        d->attrs = NULL;
         c->stats.declared++;
     }
     if (r == 0 && rc != SQLITE_DONE)
@@ -590,19 +702,37 @@ static int copy_live(const struct resource *r, int64_t first_seen, int64_t chang
         c->l = n;
     }
     doc = resource_to_json(r);
-    if (!doc || resource_from_json(doc, &copy) < 0 ||
+    if (!doc ||
+        resource_new_with(r->partition, r->account, r->region, r->type, r->aws_type, r->id, r->arn,
+                          &copy) < 0 ||
         (r->source && str_replace(&copy->source, r->source) < 0)) {
         json_decref(doc);
         resource_free(copy);
         return oom(c);
     }
-    json_decref(doc);
     l = &c->l[c->nl++];
     memset(l, 0, sizeof(*l));
     l->r = copy;
+    l->text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
     l->key = resource_key(copy);
-    if (!l->key)
+    l->vals = json_object();
+    if (!l->text || !l->key || !l->vals)
         return oom(c);
+    /* What the indexes and parent lookups need, kept as strings. */
+    for (size_t ri = 0; ri < typemap_relation_count(c->tm); ri++) {
+        const char *j = typemap_relation_at(c->tm, ri)->join;
+        if (attr_s(r->attrs, j) &&
+            json_object_set_new(l->vals, j, json_string(attr_s(r->attrs, j))) < 0)
+            return oom(c);
+    }
+    {
+        const struct typemap_type *t = typemap_find(c->tm, r->type);
+        if (t && t->parent_attr && attr_s(r->attrs, t->parent_attr) &&
+            json_object_set_new(l->vals, t->parent_attr,
+                                json_string(attr_s(r->attrs, t->parent_attr))) < 0)
+            return oom(c);
+    }
     c->stats.live++;
     return 0;
 }
@@ -671,7 +801,7 @@ static int index_joins(struct ctx *c)
             r = join_add(c, 'd', joined_parent(&c->d[i], typemap_relation_at(c->tm, ri)->join), i);
     for (size_t i = 0; i < c->nl && r == 0; i++)
         for (size_t ri = 0; ri < typemap_relation_count(c->tm) && r == 0; ri++)
-            r = join_add(c, 'l', attr_s(c->l[i].r->attrs, typemap_relation_at(c->tm, ri)->join), i);
+            r = join_add(c, 'l', lval(&c->l[i], typemap_relation_at(c->tm, ri)->join), i);
     return r;
 }
 
@@ -879,7 +1009,7 @@ static bool separate_of(const struct typemap_relation *R, const struct typemap_t
 /* The parent live id a separate declaration names. */
 static const char *joined_parent(const struct decl *x, const char *join)
 {
-    const char *p = attr_s(x->attrs, join);
+    const char *p = json_string_value(json_object_get(x->joins, join));
     return p ? p : x->live_id;
 }
 
@@ -912,18 +1042,29 @@ static int relation_generic(struct ctx *c, size_t ri, const struct typemap_relat
             size_t i = (size_t)json_integer_value(jv);
             struct decl *x = &c->d[i];
             size_t k;
-            if (!x->t || !x->t->declared_only || !separate_of(R, x->t, &k) ||
-                !typemap_relation_applies(c->tm, ri, k, x->attrs))
+            if (!x->t || !x->t->declared_only || !separate_of(R, x->t, &k))
                 continue;
             if (!str_eq(joined_parent(x, R->join), p->r->id) ||
                 !compatible(x->account, p->r->account) || !compatible(x->region, p->r->region) ||
                 ns >= c->nd)
                 continue;
+            if (decl_load(c, x) < 0) {
+                free(seps);
+                return c->err->code;
+            }
+            if (!typemap_relation_applies(c->tm, ri, k, x->attrs)) {
+                decl_unload(x);
+                continue;
+            }
             seps[ns++] = i;
         }
         if (ns == 0) {
             free(seps);
             continue;
+        }
+        if (live_load(c, p) < 0 || (p->n_decls == 1 && decl_load(c, &c->d[p->decls[0]]) < 0)) {
+            free(seps);
+            return c->err->code;
         }
         if (add_skip(p, A->name) < 0) {
             free(seps);
@@ -1093,6 +1234,11 @@ static int relation_generic(struct ctx *c, size_t ri, const struct typemap_relat
                     break;
             }
         }
+        for (size_t k = 0; k < ns; k++)
+            decl_unload(&c->d[seps[k]]);
+        if (p->n_decls == 1)
+            decl_unload(&c->d[p->decls[0]]);
+        live_unload(p);
         free(used);
         free(seps);
     }
@@ -1245,13 +1391,17 @@ static int relation_sg(struct ctx *c, size_t ri, const struct typemap_relation *
     for (size_t gi = 0; gi < c->nl && r == 0; gi++) {
         struct live *g = &c->l[gi];
         struct normalize_sg_atoms L = { 0 }, C = { 0 }, I = { 0 }, V = { 0 };
-        size_t n_old = 0, n_new = 0, ji;
+        size_t n_old = 0, n_new = 0, ji, n_loaded = 0;
+        size_t *loaded = NULL;
         json_t *jv;
-        const struct decl *gd;
+        struct decl *gd;
 
         if (!str_eq(g->r->type, "aws_security_group"))
             continue;
-        gd = sole_decl(c, g);
+        gd = g->n_decls == 1 ? &c->d[g->decls[0]] : NULL;
+        loaded = calloc(json_array_size(joined(c, 'd', g->r->id)) + 1, sizeof(size_t));
+        if (!loaded)
+            return oom(c);
         /* The separate declarations of this group and direction. */
         json_array_foreach ((json_t *)joined(c, 'd', g->r->id), ji, jv) {
             size_t i = (size_t)json_integer_value(jv);
@@ -1260,10 +1410,16 @@ static int relation_sg(struct ctx *c, size_t ri, const struct typemap_relation *
             if (r < 0)
                 break;
             if (!x->t || !separate_of(R, x->t, &k) ||
-                !typemap_relation_applies(c->tm, ri, k, x->attrs) ||
-                !str_eq(attr_s(x->attrs, R->join), g->r->id) ||
+                !str_eq(joined_parent(x, R->join), g->r->id) ||
                 !compatible(x->account, g->r->account) || !compatible(x->region, g->r->region))
                 continue;
+            if ((r = decl_load(c, x)) < 0)
+                break;
+            if (!typemap_relation_applies(c->tm, ri, k, x->attrs)) {
+                decl_unload(x);
+                continue;
+            }
+            loaded[n_loaded++] = i;
             if (x->t->declared_only) {
                 n_old++;
                 r = normalize_sg_atoms_rule(x->attrs, i, &C);
@@ -1278,10 +1434,16 @@ static int relation_sg(struct ctx *c, size_t ri, const struct typemap_relation *
             if (r < 0)
                 break;
             if (str_eq(c->l[i].r->type, vpc_rule_type(dir)) &&
-                str_eq(attr_s(c->l[i].r->attrs, "security_group_id"), g->r->id) &&
+                str_eq(lval(&c->l[i], "security_group_id"), g->r->id) &&
                 str_eq(c->l[i].r->account, g->r->account) &&
-                str_eq(c->l[i].r->region, g->r->region))
-                r = normalize_sg_atoms_vpc_rule(c->l[i].r->attrs, dir, i, &V);
+                str_eq(c->l[i].r->region, g->r->region)) {
+                bool was = c->l[i].loaded;
+                r = live_load(c, &c->l[i]);
+                if (r == 0)
+                    r = normalize_sg_atoms_vpc_rule(c->l[i].r->attrs, dir, i, &V);
+                if (!was)
+                    live_unload(&c->l[i]);
+            }
         }
         if (r < 0)
             goto done;
@@ -1297,6 +1459,8 @@ static int relation_sg(struct ctx *c, size_t ri, const struct typemap_relation *
             r = oom(c);
             goto done;
         }
+        if ((r = live_load(c, g)) < 0 || (gd && (r = decl_load(c, gd)) < 0))
+            goto done;
         r = normalize_sg_atoms_inline(json_object_get(g->r->attrs, dir), dir, g->r->id, 0, &L);
         if (r == 0 && gd)
             r = normalize_sg_atoms_inline(json_object_get(gd->attrs, dir), dir, g->r->id, 0, &I);
@@ -1310,9 +1474,9 @@ static int relation_sg(struct ctx *c, size_t ri, const struct typemap_relation *
             size_t k;
             if (r < 0)
                 break;
-            if (!x->t || !x->t->declared_only || !separate_of(R, x->t, &k) ||
+            if (!x->t || !x->t->declared_only || !separate_of(R, x->t, &k) || !x->attrs ||
                 !typemap_relation_applies(c->tm, ri, k, x->attrs) ||
-                !str_eq(attr_s(x->attrs, R->join), g->r->id) ||
+                !str_eq(joined_parent(x, R->join), g->r->id) ||
                 !compatible(x->account, g->r->account) || !compatible(x->region, g->r->region))
                 continue;
             x->handled = true;
@@ -1357,6 +1521,12 @@ static int relation_sg(struct ctx *c, size_t ri, const struct typemap_relation *
                 json_decref(gone);
         }
     done:
+        for (size_t k = 0; k < n_loaded; k++)
+            decl_unload(&c->d[loaded[k]]);
+        free(loaded);
+        if (gd)
+            decl_unload(gd);
+        live_unload(g);
         normalize_sg_atoms_clear(&L);
         normalize_sg_atoms_clear(&C);
         normalize_sg_atoms_clear(&I);
@@ -1423,7 +1593,7 @@ static bool covered_by_parent(struct ctx *c, const struct live *l)
         if (!separate_of(R, typemap_find(c->tm, l->r->type), &k) ||
             R->separate[k].type->declared_only)
             continue;
-        pid = attr_s(l->r->attrs, R->join);
+        pid = lval(l, R->join);
         if (!pid)
             continue;
         n = find_live(c, R->parent->type, pid, l->r->account, l->r->region, idx, 4);
@@ -1435,7 +1605,7 @@ static bool covered_by_parent(struct ctx *c, const struct live *l)
     return false;
 }
 
-static int compare_matched(struct ctx *c, struct live *l)
+static int compare_loaded(struct ctx *c, struct live *l)
 {
     const struct decl *d = &c->d[l->decls[0]];
     const struct typemap_type *t = typemap_find(c->tm, l->r->type);
@@ -1492,7 +1662,31 @@ static int compare_matched(struct ctx *c, struct live *l)
     }
 }
 
+static int compare_matched(struct ctx *c, struct live *l)
+{
+    struct decl *d = &c->d[l->decls[0]];
+    int r = decl_load(c, d);
+    if (r == 0)
+        r = live_load(c, l);
+    if (r == 0)
+        r = compare_loaded(c, l);
+    decl_unload(d);
+    live_unload(l);
+    return r;
+}
+
+static int conflict_loaded(struct ctx *c, struct live *l);
+
 static int report_conflict(struct ctx *c, struct live *l)
+{
+    int r = live_load(c, l);
+    if (r == 0)
+        r = conflict_loaded(c, l);
+    live_unload(l);
+    return r;
+}
+
+static int conflict_loaded(struct ctx *c, struct live *l)
 {
     const struct typemap_type *t = typemap_find(c->tm, l->r->type);
     json_t *decls = json_array(), *changes;
@@ -1530,7 +1724,21 @@ static int report_conflict(struct ctx *c, struct live *l)
     }
 }
 
+static int unmanaged_loaded(struct ctx *c, struct live *l);
+
 static int decide_unmanaged(struct ctx *c, struct live *l)
+{
+    int r;
+    if (l->n_decls > 0 || l->covered || covered_by_parent(c, l))
+        return set_status(c, l, "managed");
+    r = live_load(c, l);
+    if (r == 0)
+        r = unmanaged_loaded(c, l);
+    live_unload(l);
+    return r;
+}
+
+static int unmanaged_loaded(struct ctx *c, struct live *l)
 {
     const struct typemap_type *t = typemap_find(c->tm, l->r->type);
     enum typemap_parent_state ps;
@@ -1593,18 +1801,6 @@ static int process_family(struct ctx *c, const struct family *f)
     if (r < 0)
         return r;
 
-    /* Live ids. */
-    for (size_t i = 0; i < c->nd; i++) {
-        struct decl *d = &c->d[i];
-        struct perr e = { 0 };
-        if (typemap_live_id(c->tm, d->type, d->attrs, &d->live_id, &e) < 0) {
-            d->live_id = NULL;
-            d->id_error = strdup(e.msg);
-            if (!d->id_error)
-                return oom(c);
-        }
-    }
-
     r = index_joins(c);
     if (r < 0)
         return r;
@@ -1618,8 +1814,14 @@ static int process_family(struct ctx *c, const struct family *f)
         for (size_t i = 0; i < c->nd; i++) {
             struct decl *x = &c->d[i];
             size_t k, idx[4], n;
-            if (!x->t || x->t->declared_only || !separate_of(R, x->t, &k) ||
-                !typemap_relation_applies(c->tm, ri, k, x->attrs))
+            bool applies;
+            if (!x->t || x->t->declared_only || !separate_of(R, x->t, &k))
+                continue;
+            if ((r = decl_load(c, x)) < 0)
+                return r;
+            applies = typemap_relation_applies(c->tm, ri, k, x->attrs);
+            decl_unload(x);
+            if (!applies)
                 continue;
             n = find_live(c, R->parent->type, joined_parent(x, R->join), x->account, x->region, idx,
                           4);
