@@ -43,9 +43,11 @@
  * conflict medium.
  *
  * Memory: the work is done family by family (a type with its aliases,
- * declared-only types and relation partners), so only one family's
- * documents are held as JSON at a time; the result holds the drift
- * records, whose size is that of the drift, not of the estate.
+ * declared-only types and relation partners); a family's documents and
+ * declarations are held as JSON text and parsed into trees only while one
+ * of them is compared, so no estate, and no family, is ever held as JSON
+ * trees at once.  The result holds the drift records, whose size is that
+ * of the drift.  tests/bench/bench-diff measures it (100,000 resources).
  *
  * Runs on a database connection of the calling thread (the thread pool in
  * plumbd); nothing here logs. */
