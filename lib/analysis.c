@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diff.h"
 #include "estate_db.h"
 #include "evaluate.h"
 #include "snapshot.h"
@@ -241,6 +242,20 @@ out:
     return r;
 }
 
+/* Drift needs declared state: without any state source, every live
+ * resource would count as unmanaged, which says nothing. */
+static int have_state_sources(struct db *db, bool *ret, struct perr *err)
+{
+    sqlite3_stmt *st = db_stmt(db, "SELECT EXISTS (SELECT 1 FROM state_sources)", err);
+    int rc;
+    if (!st)
+        return err->code;
+    rc = sqlite3_step(st);
+    *ret = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : db_fail(db, rc, err, "state_sources");
+}
+
 int analysis_run(struct db *db, const struct runtime *rt, int64_t now_ms,
                  struct analysis_stats *stats, struct perr *err)
 {
@@ -265,6 +280,12 @@ int analysis_run(struct db *db, const struct runtime *rt, int64_t now_ms,
     if (r < 0)
         return r;
     r = events_sync_exceptions(&ectx, rt->cfg->exceptions, rt->cfg->n_exceptions, err);
+    if (r == 0)
+        r = have_state_sources(db, &stats->drift_evaluated, err);
+    if (r == 0 && stats->drift_evaluated) {
+        struct diff_options dopts = { rt->tm, rt->driftignore, rt->cfg->include_defaults };
+        r = diff_apply(db, &dopts, &ectx, stats->drift, err);
+    }
     if (r == 0)
         r = evaluate_baseline(db, rt, &ectx, stats, err);
     if (r == 0)

@@ -9,8 +9,10 @@
 #include "dbq.h"
 #include "dispatch.h"
 #include "evaluate.h"
+#include "http.h"
 #include "pipeline.h"
 #include "plumb-config.h"
+#include "statesrc.h"
 #include "util.h"
 
 struct scan {
@@ -22,6 +24,11 @@ struct scan {
     struct dbq *q;
     struct pipeline *p;
     struct dispatch *d;
+    struct http_client *http;
+    struct statesrc_aws *s3;
+    struct statesrc **states;
+    size_t n_states;
+    json_t *state_reports;
     json_t *collectors;
     json_t *unknown;
     json_t *accounts;
@@ -75,10 +82,26 @@ static void client_closed(void *ud)
     uv_close((uv_handle_t *)&s->timer, NULL);
 }
 
+static void http_closed(void *ud)
+{
+    struct scan *s = ud;
+    if (s->aws) {
+        aws_client_close(s->aws, client_closed, s);
+        s->aws = NULL;
+    } else {
+        client_closed(s);
+    }
+}
+
 static void pipeline_closed(void *ud)
 {
     struct scan *s = ud;
     s->p = NULL;
+    if (s->http) {
+        http_client_close(s->http, http_closed, s);
+        s->http = NULL;
+        return;
+    }
     if (s->aws) {
         aws_client_close(s->aws, client_closed, s);
         s->aws = NULL;
@@ -292,6 +315,75 @@ static void cycle_done(int result, const struct pipeline_cycle *c, const struct 
     }
 }
 
+static void state_done(const struct statesrc_report *rep, void *ud)
+{
+    struct scan *s = ud;
+    for (size_t i = 0; i < rep->n_docs; i++) {
+        const struct statesrc_doc_result *d = &rep->docs[i];
+        json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s?}", "name", d->name, "location",
+                              d->location, "outcome", statesrc_outcome_name(d->outcome), "declared",
+                              (json_int_t)d->n_declared, "error",
+                              d->outcome == STATESRC_ERROR ? d->message : NULL);
+        if (o)
+            json_array_append_new(s->state_reports, o);
+        if (d->outcome == STATESRC_ERROR)
+            progress(s, "state %s: %s", d->name, d->message);
+        else
+            progress(s, "state %s: %s, %zu resources declared", d->name,
+                     statesrc_outcome_name(d->outcome), d->n_declared);
+    }
+    if (rep->error < 0 && rep->n_docs == 0) {
+        json_t *o = json_pack("{s:s, s:s, s:s}", "name", rep->source, "outcome", "error", "error",
+                              rep->message);
+        if (o)
+            json_array_append_new(s->state_reports, o);
+        progress(s, "state %s: %s", rep->source, rep->message);
+    }
+    if (--s->cycles_pending == 0)
+        analyse(s);
+}
+
+/* The configured state sources and those given with --state. */
+static int open_states(struct scan *s, struct perr *err)
+{
+    const struct config *cfg = s->o->cfg;
+    size_t n = cfg->n_states + strv_length(s->o->states);
+    int r = 0;
+    if (n == 0)
+        return 0;
+    s->states = calloc(n, sizeof(*s->states));
+    if (!s->states)
+        return perr_set(err, -ENOMEM, "out of memory");
+    for (size_t i = 0; r == 0 && i < cfg->n_states; i++)
+        r = statesrc_new(&cfg->states[i], &s->states[s->n_states++], err);
+    for (size_t i = 0; r == 0 && s->o->states && s->o->states[i]; i++)
+        r = statesrc_new_location(s->o->states[i], NULL, NULL, &s->states[s->n_states++], err);
+    if (r < 0)
+        s->n_states--;
+    return r;
+}
+
+static void poll_states(struct scan *s)
+{
+    struct statesrc_env env = {
+        .loop = &s->loop,
+        .dbq = s->q,
+        .http = s->http,
+        .tm = s->o->rt->tm,
+        .s3 = s->s3 ? &statesrc_aws_s3 : NULL,
+        .s3_userdata = s->s3,
+    };
+    for (size_t i = 0; i < s->n_states; i++) {
+        struct perr e = { 0 };
+        s->cycles_pending++;
+        if (statesrc_poll(&env, s->states[i], state_done, s, &e) < 0) {
+            s->cycles_pending--;
+            progress(s, "state %s: not read: %s", statesrc_name(s->states[i]), e.msg);
+            fail(s, e.code ? e.code : -EIO, &e);
+        }
+    }
+}
+
 static bool collector_wanted(const struct scan *s, const struct collector_def *def)
 {
     const struct config_collector *cc = config_collector(s->o->cfg, def->name);
@@ -335,6 +427,7 @@ static void prepared(int result, const struct perr *err, void *ud)
     }
     /* Count first: a cycle may complete before the next one starts. */
     s->cycles_pending = 1;
+    poll_states(s);
     for (size_t i = 0; collector_registry[i]; i++) {
         const struct collector_def *def = collector_registry[i];
         struct perr e = { 0 };
@@ -376,8 +469,8 @@ static void build_summary(struct scan *s)
             json_integer_value(json_object_get(fl, severity_name((enum severity)sev)));
     }
     s->res->summary = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:O, s:O, s:O, s:{s:I, s:{s:I, s:I, s:I, s:I}, s:I, "
-        "s:b}, s:o, s:o, s:I, s:o}",
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:O, s:O, s:O, s:O, s:{s:I, s:{s:I, s:I, s:I, s:I}, "
+        "s:I, s:b}, s:o, s:o, s:I, s:o}",
         "resources_seen", (json_int_t)s->snap_tot.resources_seen, "versions_written",
         (json_int_t)s->snap_tot.versions_written, "tombstones", (json_int_t)s->snap_tot.tombstones,
         "api_calls", (json_int_t)s->aws_tot.calls, "throttled", (json_int_t)s->aws_tot.throttled,
@@ -404,7 +497,8 @@ int scan_once(const struct scan_options *o, struct db *db, struct scan_result *r
     s.collectors = json_array();
     s.unknown = json_array();
     s.accounts = json_array();
-    if (!s.collectors || !s.unknown || !s.accounts) {
+    s.state_reports = json_array();
+    if (!s.collectors || !s.unknown || !s.accounts || !s.state_reports) {
         db_close(db);
         r = perr_set(err, -ENOMEM, "out of memory");
         goto out;
@@ -432,22 +526,32 @@ int scan_once(const struct scan_options *o, struct db *db, struct scan_result *r
         ao.timeout_ms = o->cfg->http_timeout_ms;
         ao.max_per_host = (unsigned)o->cfg->max_connections_per_host;
         r = aws_client_new(&ao, &s.aws, err);
-        if (r < 0)
-            goto close_q;
+        if (r == 0)
+            r = statesrc_aws_new(s.aws, &s.s3, err);
     }
-    po.loop = &s.loop;
-    po.cfg = o->cfg;
-    po.aws = s.aws;
-    po.dbq = s.q;
-    po.regions = o->regions;
-    po.getenv = o->getenv;
-    po.transport = o->transport;
-    po.account_id = o->account_id;
-    r = pipeline_new(&po, &s.p, err);
+    if (r == 0)
+        r = open_states(&s, err);
+    if (r == 0 && s.n_states > 0) {
+        struct http_client_options ho = { .ca_bundle = o->cfg->ca_bundle,
+                                          .timeout_ms = o->cfg->http_timeout_ms };
+        r = http_client_new(&s.loop, &ho, &s.http, err);
+    }
+    if (r == 0) {
+        po.loop = &s.loop;
+        po.cfg = o->cfg;
+        po.aws = s.aws;
+        po.dbq = s.q;
+        po.regions = o->regions;
+        po.getenv = o->getenv;
+        po.transport = o->transport;
+        po.account_id = o->account_id;
+        r = pipeline_new(&po, &s.p, err);
+    }
     if (r == 0)
         r = pipeline_prepare(s.p, prepared, &s);
     if (r < 0) {
         fail(&s, r, err && err->msg[0] ? err : NULL);
+        /* Closes whatever was created, the queue last. */
         shutdown_all(&s);
     }
     uv_run(&s.loop, UV_RUN_DEFAULT);
@@ -459,8 +563,6 @@ int scan_once(const struct scan_options *o, struct db *db, struct scan_result *r
     else if (r == 0)
         r = perr_set(err, -EIO, "the scan did not finish");
     goto loop;
-close_q:
-    dbq_close(s.q, queue_closed, &s);
 loop:
     if (!uv_is_closing((uv_handle_t *)&s.timer))
         uv_close((uv_handle_t *)&s.timer, NULL);
@@ -468,6 +570,11 @@ loop:
     if (uv_loop_close(&s.loop) < 0 && r == 0)
         r = perr_set(err, -EBUSY, "internal error: handles left open");
 out:
+    for (size_t i = 0; i < s.n_states; i++)
+        statesrc_free(s.states[i]);
+    free(s.states);
+    statesrc_aws_free(s.s3);
+    json_decref(s.state_reports);
     json_decref(s.collectors);
     json_decref(s.unknown);
     json_decref(s.accounts);
