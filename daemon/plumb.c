@@ -16,6 +16,7 @@ const struct cli_command cli_commands[] = {
     { "findings", "baseline results (FAIL and UNKNOWN by default)", cmd_findings },
     { "posture", "pass/fail/unknown per NIS2 Art. 21(2) letter and DORA article", cmd_posture },
     { "export", "findings as OCSF, ASFF (Security Hub) or CSV evidence", cmd_export },
+    { "doctor", "check credentials, identity, clock, endpoints and permissions", cmd_doctor },
     { NULL, NULL, NULL },
 };
 
