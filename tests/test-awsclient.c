@@ -42,6 +42,13 @@ static void env_set(const char *name, const char *value)
     env_tab[n_env++].value = value ? strdup(value) : NULL;
 }
 
+static void env_clear(void)
+{
+    for (size_t i = 0; i < n_env; i++)
+        free(env_tab[i].value);
+    n_env = 0;
+}
+
 static const char *fake_getenv(const char *name)
 {
     for (size_t i = 0; i < n_env; i++)
@@ -50,8 +57,10 @@ static const char *fake_getenv(const char *name)
     return NULL;
 }
 
+/* Every test starts from these (also without CK_FORK, as under valgrind). */
 static void env_defaults(const char *endpoint)
 {
+    env_clear();
     env_set("AWS_ACCESS_KEY_ID", KEY_ID);
     env_set("AWS_SECRET_ACCESS_KEY", SECRET);
     env_set("AWS_ENDPOINT_URL", endpoint);
@@ -1535,6 +1544,9 @@ static Suite *suite(void)
 
 int main(void)
 {
+    int rc;
     tsrv_find_python();
-    return tu_run_suite(suite());
+    rc = tu_run_suite(suite());
+    env_clear();
+    return rc;
 }

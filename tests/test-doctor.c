@@ -33,6 +33,13 @@ static void env_set(const char *name, const char *value)
     env_tab[n_env++].value = value ? strdup(value) : NULL;
 }
 
+static void env_clear(void)
+{
+    for (size_t i = 0; i < n_env; i++)
+        free(env_tab[i].value);
+    n_env = 0;
+}
+
 static const char *fake_getenv(const char *name)
 {
     for (size_t i = 0; i < n_env; i++)
@@ -145,7 +152,7 @@ static void t_init(struct t *t, json_t *script, const char *def, const char *con
     tsrv_start(&t->srv, "http_server.py", args);
     free(text);
     json_decref(script);
-    n_env = 0;
+    env_clear();
     env_set("AWS_ACCESS_KEY_ID", "AKIADOCTORTEST000001");
     env_set("AWS_SECRET_ACCESS_KEY", SECRET);
     env_set("AWS_ENDPOINT_URL", t->srv.url);
@@ -538,6 +545,9 @@ static Suite *suite(void)
 
 int main(void)
 {
+    int rc;
     tsrv_find_python();
-    return tu_run_suite(suite());
+    rc = tu_run_suite(suite());
+    env_clear();
+    return rc;
 }
