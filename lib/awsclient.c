@@ -881,6 +881,15 @@ static bool is_not_found(const struct awserr *e)
            str_has_suffix(c, "NotFoundFault");
 }
 
+/* The body named no error code (the parser fell back to the HTTP status). */
+static bool generic_code(const struct awserr *e)
+{
+    for (const char *p = e->code; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    return true;
+}
+
 static int error_from_awserr(struct aws_call *call, const struct awserr *e)
 {
     enum aws_error_kind kind;
@@ -893,7 +902,9 @@ static int error_from_awserr(struct aws_call *call, const struct awserr *e)
     } else if (awserr_code_in(e, auth_codes)) {
         kind = AWS_ERR_AUTH;
         result = -EPERM;
-    } else if (awserr_is_access_denied(e)) {
+    } else if (awserr_is_access_denied(e) || (e->status == 403 && generic_code(e))) {
+        /* A bare 403 whose body says nothing usable (a proxy's page, or
+         * moto's XML answer to a JSON service) is a refusal all the same. */
         kind = AWS_ERR_ACCESS_DENIED;
         result = -EACCES;
         if (awserr_iam_action(e, call->m, call->op, &call->e_action) < 0)
@@ -1403,6 +1414,10 @@ static void fetch_done(int result, struct aws_credentials *creds, const struct p
         next = w->wait_next;
         w->wait_next = NULL;
         w->waiting = false;
+        /* A callback of an earlier waiter may have cancelled this one: its
+         * deferred finish is armed already. */
+        if (w->cancelled || w->finished)
+            continue;
         if (result >= 0)
             step_budget(w);
         else if (result == -ECANCELED)

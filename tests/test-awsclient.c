@@ -820,6 +820,48 @@ START_TEST(error_kinds)
 }
 END_TEST
 
+/* A 403 whose body names no error code (a proxy's page, or a service
+ * answering in another protocol) is access denied; the action comes from
+ * the message when it names one, else from the operation. */
+START_TEST(bare_403_is_access_denied)
+{
+    static const struct {
+        const char *service, *op, *body, *action;
+    } cases[] = {
+        { "kms", "ListKeys", "<html><body>Forbidden</body></html>", "kms:ListKeys" },
+        { "iam", "ListUsers", "", "iam:ListUsers" },
+        { "kms", "ListKeys",
+          "<ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>User: x is not "
+          "authorized to perform: kms:ListKeys</Message></Error></Errors></ErrorResponse>",
+          "kms:ListKeys" },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct t t;
+        struct res r = { 0 };
+        t_init(&t, json_pack("[{s:i, s:s}]", "status", 403, "body", cases[i].body), NULL);
+        call(&t, &r, cases[i].service, cases[i].op, NULL, 0);
+        uv_run(&t.loop, UV_RUN_DEFAULT);
+        ck_assert_int_eq(r.result, -EACCES);
+        ck_assert_int_eq(r.kind, AWS_ERR_ACCESS_DENIED);
+        ck_assert_str_eq(r.code, "403");
+        ck_assert_str_eq(r.action, cases[i].action);
+        res_free(&r);
+        t_finish(&t);
+    }
+    /* A 403 with a real code that is not a refusal keeps its kind. */
+    {
+        struct t t;
+        struct res r = { 0 };
+        t_init(&t, json_pack("[o]", aws_error(403, "json", "ValidationException", "bad")), NULL);
+        call(&t, &r, "kms", "ListKeys", NULL, 0);
+        uv_run(&t.loop, UV_RUN_DEFAULT);
+        ck_assert_int_eq(r.kind, AWS_ERR_CLIENT);
+        res_free(&r);
+        t_finish(&t);
+    }
+}
+END_TEST
+
 /* Problems found before anything is sent come back from aws_call(). */
 START_TEST(synchronous_errors)
 {
@@ -1521,6 +1563,7 @@ static Suite *suite(void)
     tcase_add_test(tc, clock_skew_is_corrected);
     tcase_add_test(tc, clock_skew_persisting_fails);
     tcase_add_test(tc, error_kinds);
+    tcase_add_test(tc, bare_403_is_access_denied);
     tcase_add_test(tc, synchronous_errors);
     tcase_add_test(tc, all_pages);
     tcase_add_test(tc, one_page_only);
