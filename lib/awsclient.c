@@ -1408,14 +1408,19 @@ static void fetch_done(int result, struct aws_credentials *creds, const struct p
             schedule_refresh(
                 a, MIN(now + REFRESH_RETRY_MS, a->creds->expiration_ms - CREDS_USABLE_MARGIN_MS));
     }
+    /* Detach the waiters first: the callbacks below may cancel other
+     * waiters or queue new calls (for a new fetch), and neither may touch
+     * this chain (remove_waiter() ignores calls that are not waiting). */
     w = a->waiters;
     a->waiters = NULL;
+    for (struct aws_call *x = w; x; x = x->wait_next)
+        x->waiting = false;
     for (; w; w = next) {
         next = w->wait_next;
         w->wait_next = NULL;
-        w->waiting = false;
-        /* A callback of an earlier waiter may have cancelled this one: its
-         * deferred finish is armed already. */
+        /* Cancelled by an earlier waiter's callback: its deferred finish
+         * is armed already.  (Finished calls are freed on a later loop
+         * iteration, so the chain stays valid.) */
         if (w->cancelled || w->finished)
             continue;
         if (result >= 0)

@@ -1540,6 +1540,55 @@ START_TEST(container_credentials_failure)
 }
 END_TEST
 
+static struct res *cancel_target;
+
+static void done_cancels_other(int result, const struct aws_error *e, void *ud)
+{
+    on_done(result, e, ud);
+    aws_call_cancel(cancel_target->call);
+}
+
+/* Calls waiting for the same credential fetch are failed one after the
+ * other; one that an earlier callback cancels reports -ECANCELED and the
+ * rest still get their answer. */
+START_TEST(waiter_cancelled_by_another)
+{
+    struct t t;
+    struct res r[3] = { { 0 } };
+    char url[128];
+    struct perr err = { 0 };
+    struct aws_request req = { .service = "kms",
+                               .operation = "ListKeys",
+                               .region = "eu-central-1" };
+
+    memset(&t, 0, sizeof(t));
+    t_start_server(&t, json_pack("[s]", "403"), NULL);
+    env_defaults(t.srv.url);
+    env_set("AWS_ACCESS_KEY_ID", NULL);
+    env_set("AWS_SECRET_ACCESS_KEY", NULL);
+    snprintf(url, sizeof(url), "%s/creds", t.srv.url);
+    env_set("AWS_CONTAINER_CREDENTIALS_FULL_URI", url);
+    t_client(&t, NULL);
+    t_account(&t, NULL);
+    /* Waiters are woken most recent first: r[2], then r[1], then r[0]. */
+    for (int i = 0; i < 3; i++)
+        r[i].t = &t;
+    cancel_target = &r[1];
+    ck_assert_int_eq(aws_call(t.a, &req, NULL, on_done, &r[0], &r[0].call, &err), 0);
+    ck_assert_int_eq(aws_call(t.a, &req, NULL, on_done, &r[1], &r[1].call, &err), 0);
+    ck_assert_int_eq(aws_call(t.a, &req, NULL, done_cancels_other, &r[2], &r[2].call, &err), 0);
+    uv_run(&t.loop, UV_RUN_DEFAULT);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(r[i].done, 1);
+    ck_assert_int_eq(r[0].result, -EACCES);
+    ck_assert_int_eq(r[1].result, -ECANCELED);
+    ck_assert_int_eq(r[2].result, -EACCES);
+    for (int i = 0; i < 3; i++)
+        res_free(&r[i]);
+    t_finish(&t);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("awsclient");
@@ -1581,6 +1630,7 @@ static Suite *suite(void)
     tcase_add_test(tc, account_without_credentials);
     tcase_add_test(tc, container_credentials_fetch_and_refresh);
     tcase_add_test(tc, container_credentials_failure);
+    tcase_add_test(tc, waiter_cancelled_by_another);
     suite_add_tcase(s, tc);
     return s;
 }
