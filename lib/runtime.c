@@ -1,5 +1,7 @@
 #include "runtime.h"
 
+#include "dispatch.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,42 +146,6 @@ static int compile_exception(const struct config_exception *e, struct runtime_ex
     return r;
 }
 
-static int add_sink(struct runtime *rt, const char *name, const struct config_filter *filter,
-                    bool digest)
-{
-    struct event_sink *ns = realloc(rt->sinks, (rt->n_sinks + 1) * sizeof(*ns));
-    if (!ns)
-        return -ENOMEM;
-    rt->sinks = ns;
-    if (strv_push(&rt->sink_names, name) < 0)
-        return -ENOMEM;
-    ns[rt->n_sinks++] = (struct event_sink){ NULL, filter, digest };
-    return 0;
-}
-
-static int build_sinks(struct runtime *rt)
-{
-    const struct config *c = rt->cfg;
-    char name[256];
-    int r = 0;
-    if (c->journal.enabled)
-        r = add_sink(rt, "journal", &c->journal.filter, false);
-    if (r == 0 && c->syslog.enabled)
-        r = add_sink(rt, "syslog", &c->syslog.filter, false);
-    for (size_t i = 0; r == 0 && i < c->n_webhooks; i++) {
-        snprintf(name, sizeof(name), "webhook:%s", c->webhooks[i].name);
-        r = add_sink(rt, name, &c->webhooks[i].filter, false);
-    }
-    for (size_t i = 0; r == 0 && i < c->n_digests; i++) {
-        snprintf(name, sizeof(name), "digest:%s", c->digests[i].name);
-        r = add_sink(rt, name, NULL, true);
-    }
-    /* Names are stored once the vector stops moving. */
-    for (size_t i = 0; r == 0 && i < rt->n_sinks; i++)
-        rt->sinks[i].name = rt->sink_names[i];
-    return r;
-}
-
 int runtime_load(const struct config *cfg, struct runtime **ret, struct perr *err,
                  char ***ret_errors)
 {
@@ -238,7 +204,7 @@ int runtime_load(const struct config *cfg, struct runtime **ret, struct perr *er
             free(m);
         }
     }
-    if (build_sinks(rt) < 0)
+    if (dispatch_event_sinks(cfg, &rt->sinks, &rt->n_sinks) < 0)
         goto oom;
     if (errors && errors[0]) {
         perr_set(err, -EINVAL, "%s", errors[0]);
@@ -271,8 +237,7 @@ struct runtime *runtime_free(struct runtime *rt)
         free(rt->exceptions[i].control_id);
     }
     free(rt->exceptions);
-    free(rt->sinks);
-    strv_free(rt->sink_names);
+    dispatch_event_sinks_free(rt->sinks, rt->n_sinks);
     free(rt);
     return NULL;
 }

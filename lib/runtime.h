@@ -34,9 +34,8 @@ struct runtime {
     struct ignore_set *driftignore; /* NULL: none configured */
     struct runtime_exception *exceptions;
     size_t n_exceptions;
-    struct event_sink *sinks;
+    struct event_sink *sinks; /* dispatch_event_sinks() */
     size_t n_sinks;
-    char **sink_names; /* storage for sinks[].name */
 };
 
 /* Build everything; on failure ret_errors (may be NULL) gets every problem,

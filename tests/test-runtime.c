@@ -87,8 +87,9 @@ START_TEST(sinks_and_exceptions)
     c = load_cfg(text);
     ck_assert_msg(runtime_load(c, &rt, &err, NULL) == 0, "%s", err.msg);
     ck_assert_int_eq((int)rt->n_sinks, 4);
-    ck_assert_str_eq(rt->sinks[1].name, "syslog");
-    ck_assert_str_eq(rt->sinks[2].name, "webhook:hook");
+    ck_assert_str_eq(rt->sinks[0].name, "webhook:hook");
+    ck_assert_str_eq(rt->sinks[1].name, "journal");
+    ck_assert_str_eq(rt->sinks[2].name, "syslog");
     ck_assert_str_eq(rt->sinks[3].name, "digest:weekly");
     ck_assert(rt->sinks[3].digest);
     ck_assert_str_eq(runtime_exception_for(rt, "aws_s3_bucket", "legacy-logs", NULL, 0), "legacy");
