@@ -130,6 +130,23 @@ static inline json_t *tsrv_stats(const struct tsrv *s)
     return j;
 }
 
+/* Replace the script of an http_server.py (and zero its counters and log),
+ * so one server serves several cases.  Takes the reference to script. */
+static inline void tsrv_script(const struct tsrv *s, json_t *script)
+{
+    char url[160], reset[160];
+    json_t *doc = json_pack("{s:o}", "script", script);
+    char *body = json_dumps(doc, JSON_COMPACT);
+    const char *argv[] = { "curl", "-sf", "-X", "POST", "--data-binary", body, url, NULL };
+    const char *argv2[] = { "curl", "-sf", "-X", "POST", reset, NULL };
+    snprintf(url, sizeof(url), "%s/_ctl/script", s->url);
+    snprintf(reset, sizeof(reset), "%s/_ctl/reset", s->url);
+    ck_assert_int_eq(tu_run(argv, NULL, NULL, NULL), 0);
+    ck_assert_int_eq(tu_run(argv2, NULL, NULL, NULL), 0);
+    free(body);
+    json_decref(doc);
+}
+
 /* The request log of /_ctl/stats (new reference). */
 static inline json_t *tsrv_log(const struct tsrv *s)
 {

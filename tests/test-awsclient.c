@@ -652,11 +652,13 @@ START_TEST(garbage_bodies)
         { "kms", "ListKeys", "not json at all" },
         { "ec2", "DescribeVolumes", "{\"json\": \"for an xml service\"}" },
     };
+    struct t t;
+    t_init(&t, json_pack("[]"), NULL);
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-        struct t t;
         struct res r = { 0 };
         char want[128];
-        t_init(&t, json_pack("[o,o]", ok(cases[i].body), ok(cases[i].body)), NULL);
+        tsrv_script(&t.srv, json_pack("[o,o]", ok(cases[i].body), ok(cases[i].body)));
+        memset(&t.stats, 0, sizeof(t.stats));
         call(&t, &r, cases[i].service, cases[i].op, NULL, 0);
         uv_run(&t.loop, UV_RUN_DEFAULT);
         ck_assert_int_eq(r.result, -EBADMSG);
@@ -665,8 +667,8 @@ START_TEST(garbage_bodies)
         ck_assert_msg(strncmp(r.message, want, strlen(want)) == 0, "case %zu: %s", i, r.message);
         ck_assert_int_eq(t.stats.calls, 1);
         res_free(&r);
-        t_finish(&t);
     }
+    t_finish(&t);
 }
 END_TEST
 
@@ -793,13 +795,13 @@ START_TEST(error_kinds)
         { "ec2", "DescribeVolumes", NULL, "ec2", "OptInRequired", "region not enabled", 401,
           AWS_ERR_CLIENT, -EREMOTEIO, NULL },
     };
+    struct t t;
+    t_init(&t, json_pack("[]"), NULL);
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-        struct t t;
         struct res r = { 0 };
-        t_init(&t,
-               json_pack("[o]", aws_error(cases[i].status, cases[i].protocol, cases[i].code,
-                                          cases[i].msg)),
-               NULL);
+        tsrv_script(&t.srv, json_pack("[o]", aws_error(cases[i].status, cases[i].protocol,
+                                                       cases[i].code, cases[i].msg)));
+        memset(&t.stats, 0, sizeof(t.stats));
         call(&t, &r, cases[i].service, cases[i].op, cases[i].params, 0);
         uv_run(&t.loop, UV_RUN_DEFAULT);
         ck_assert_msg(r.result == cases[i].result, "case %zu: result %d", i, r.result);
@@ -815,8 +817,8 @@ START_TEST(error_kinds)
         ck_assert_int_eq(t.stats.calls, 1);
         ck_assert_int_eq(t.stats.errors, 1);
         res_free(&r);
-        t_finish(&t);
     }
+    t_finish(&t);
 }
 END_TEST
 
@@ -835,10 +837,11 @@ START_TEST(bare_403_is_access_denied)
           "authorized to perform: kms:ListKeys</Message></Error></Errors></ErrorResponse>",
           "kms:ListKeys" },
     };
+    struct t t;
+    t_init(&t, json_pack("[]"), NULL);
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-        struct t t;
         struct res r = { 0 };
-        t_init(&t, json_pack("[{s:i, s:s}]", "status", 403, "body", cases[i].body), NULL);
+        tsrv_script(&t.srv, json_pack("[{s:i, s:s}]", "status", 403, "body", cases[i].body));
         call(&t, &r, cases[i].service, cases[i].op, NULL, 0);
         uv_run(&t.loop, UV_RUN_DEFAULT);
         ck_assert_int_eq(r.result, -EACCES);
@@ -846,19 +849,17 @@ START_TEST(bare_403_is_access_denied)
         ck_assert_str_eq(r.code, "403");
         ck_assert_str_eq(r.action, cases[i].action);
         res_free(&r);
-        t_finish(&t);
     }
     /* A 403 with a real code that is not a refusal keeps its kind. */
     {
-        struct t t;
         struct res r = { 0 };
-        t_init(&t, json_pack("[o]", aws_error(403, "json", "ValidationException", "bad")), NULL);
+        tsrv_script(&t.srv, json_pack("[o]", aws_error(403, "json", "ValidationException", "bad")));
         call(&t, &r, "kms", "ListKeys", NULL, 0);
         uv_run(&t.loop, UV_RUN_DEFAULT);
         ck_assert_int_eq(r.kind, AWS_ERR_CLIENT);
         res_free(&r);
-        t_finish(&t);
     }
+    t_finish(&t);
 }
 END_TEST
 
