@@ -19,6 +19,7 @@ const struct cli_command cli_commands[] = {
     { "posture", "pass/fail/unknown per NIS2 Art. 21(2) letter and DORA article", cmd_posture },
     { "export", "findings as OCSF, ASFF (Security Hub) or CSV evidence", cmd_export },
     { "events", "events raised and their deliveries; requeue dead letters", cmd_events },
+    { "doctor", "check credentials, identity, clock, endpoints and permissions", cmd_doctor },
     { NULL, NULL, NULL },
 };
 

@@ -160,8 +160,9 @@ struct aws_call {
     /* internal calls */
     const struct aws_credentials *creds; /* sign with these instead */
     bool no_sign;
-    bool raw;       /* S3 GetObject: the body is the result */
-    bool sensitive; /* wipe bodies and outputs (STS credentials) */
+    bool raw;        /* S3 GetObject: the body is the result */
+    bool creds_only; /* aws_account_credentials(): finish once credentials are there */
+    bool sensitive;  /* wipe bodies and outputs (STS credentials) */
     /* the current page */
     struct awsrequest *req;
     struct endpoint ep;
@@ -818,6 +819,10 @@ static void step_budget(struct aws_call *call)
     struct retry_budget_key k;
     int64_t wait;
 
+    if (call->creds_only) {
+        call_finish(call, 0);
+        return;
+    }
     budget_key(call, &k);
     wait = retry_budget_acquire(call->c->budgets, time_mono_ms(), &k);
     if (wait < 0) {
@@ -876,6 +881,15 @@ static bool is_not_found(const struct awserr *e)
            str_has_suffix(c, "NotFoundFault");
 }
 
+/* The body named no error code (the parser fell back to the HTTP status). */
+static bool generic_code(const struct awserr *e)
+{
+    for (const char *p = e->code; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    return true;
+}
+
 static int error_from_awserr(struct aws_call *call, const struct awserr *e)
 {
     enum aws_error_kind kind;
@@ -888,7 +902,9 @@ static int error_from_awserr(struct aws_call *call, const struct awserr *e)
     } else if (awserr_code_in(e, auth_codes)) {
         kind = AWS_ERR_AUTH;
         result = -EPERM;
-    } else if (awserr_is_access_denied(e)) {
+    } else if (awserr_is_access_denied(e) || (e->status == 403 && generic_code(e))) {
+        /* A bare 403 whose body says nothing usable (a proxy's page, or
+         * moto's XML answer to a JSON service) is a refusal all the same. */
         kind = AWS_ERR_ACCESS_DENIED;
         result = -EACCES;
         if (awserr_iam_action(e, call->m, call->op, &call->e_action) < 0)
@@ -1109,7 +1125,7 @@ struct call_spec {
     unsigned flags;
     struct aws_stats *stats;
     const struct aws_credentials *creds;
-    bool no_sign, raw, sensitive;
+    bool no_sign, raw, sensitive, creds_only;
     call_fin_fn fin;
     aws_page_cb page_cb;
     aws_done_cb done_cb;
@@ -1160,6 +1176,7 @@ static int call_start(struct aws_account *a, const struct call_spec *s, struct a
     call->no_sign = s->no_sign;
     call->raw = s->raw;
     call->sensitive = s->sensitive;
+    call->creds_only = s->creds_only;
     call->fin = s->fin;
     call->page_cb = s->page_cb;
     call->done_cb = s->done_cb;
@@ -1391,12 +1408,21 @@ static void fetch_done(int result, struct aws_credentials *creds, const struct p
             schedule_refresh(
                 a, MIN(now + REFRESH_RETRY_MS, a->creds->expiration_ms - CREDS_USABLE_MARGIN_MS));
     }
+    /* Detach the waiters first: the callbacks below may cancel other
+     * waiters or queue new calls (for a new fetch), and neither may touch
+     * this chain (remove_waiter() ignores calls that are not waiting). */
     w = a->waiters;
     a->waiters = NULL;
+    for (struct aws_call *x = w; x; x = x->wait_next)
+        x->waiting = false;
     for (; w; w = next) {
         next = w->wait_next;
         w->wait_next = NULL;
-        w->waiting = false;
+        /* Cancelled by an earlier waiter's callback: its deferred finish
+         * is armed already.  (Finished calls are freed on a later loop
+         * iteration, so the chain stays valid.) */
+        if (w->cancelled || w->finished)
+            continue;
         if (result >= 0)
             step_budget(w);
         else if (result == -ECANCELED)
@@ -1735,4 +1761,132 @@ int aws_s3_get_object(struct aws_account *a, const char *region, const char *buc
 const char *aws_partition_of(const char *region)
 {
     return endpoint_partition(region);
+}
+
+/* ---- credentials check ---- */
+
+struct creds_ctx {
+    aws_creds_cb cb;
+    void *userdata;
+};
+
+static void creds_fin(struct aws_call *call, int result)
+{
+    struct creds_ctx *x = call->userdata;
+    struct aws_account *a = call->a;
+    struct perr err = { .code = result };
+    struct aws_creds_info info = { 0 };
+
+    if (result < 0) {
+        describe_error(call, result, err.msg, sizeof(err.msg));
+        x->cb(result, NULL, &err, x->userdata);
+    } else {
+        info.source = a->source;
+        info.access_key_id = a->creds->access_key_id;
+        info.expires_ms = a->creds->expiration_ms;
+        x->cb(0, &info, NULL, x->userdata);
+    }
+    free(x);
+}
+
+int aws_account_credentials(struct aws_account *a, aws_creds_cb cb, void *userdata)
+{
+    struct creds_ctx *x;
+    struct perr err = { 0 };
+    /* The call machinery needs an operation to prepare; it is never sent. */
+    struct call_spec s = {
+        .service = "sts",
+        .operation = "GetCallerIdentity",
+        .region = CREDSNET_DEFAULT_STS_REGION,
+        .creds_only = true,
+        .fin = creds_fin,
+    };
+    int r;
+
+    if (!a || !cb)
+        return -EINVAL;
+    x = calloc(1, sizeof(*x));
+    if (!x)
+        return -ENOMEM;
+    x->cb = cb;
+    x->userdata = userdata;
+    s.userdata = x;
+    r = call_start(a, &s, NULL, &err);
+    if (r < 0)
+        free(x);
+    return r;
+}
+
+/* ---- endpoint reachability ---- */
+
+struct probe_ctx {
+    aws_probe_cb cb;
+    void *userdata;
+    char *url;
+};
+
+static void on_probe(struct http_call *hc, struct http_response *resp, void *userdata)
+{
+    struct probe_ctx *x = userdata;
+    /* Any answer counts, even one whose body was too large to keep. */
+    int result = resp->status > 0 ? 0 : resp->error;
+    struct aws_probe p = { .url = x->url,
+                           .status = resp->status,
+                           .error = result ? resp->error_msg : "" };
+    x->cb(result, &p, x->userdata);
+    free(x->url);
+    free(x);
+}
+
+int aws_endpoint_probe(struct aws_client *c, const char *service, const char *region,
+                       aws_probe_cb cb, void *userdata, struct perr *err)
+{
+    const struct awsmodel *m;
+    struct endpoint_service svc = { 0 };
+    struct endpoint_params ep = { .service = &svc, .region = region };
+    struct endpoint e = { 0 };
+    struct probe_ctx *x = NULL;
+    int r;
+
+    if (c->closing)
+        return perr_set(err, -ESHUTDOWN, "the AWS client is shutting down");
+    m = awsmodels_get(c->models, service);
+    if (!m)
+        return perr_set(err, -ENOENT, "plumb has no model of the AWS service '%s'", service);
+    svc.service_id = m->service_id;
+    svc.endpoint_prefix = m->endpoint_prefix;
+    svc.signing_name = m->signing_name;
+    svc.global = m->global_endpoint != NULL;
+    svc.global_endpoint = m->global_endpoint;
+    ep.envp = c->envp;
+    ep.config_global_url = c->endpoint_url;
+    r = endpoint_resolve(&ep, &e, err);
+    if (r < 0)
+        return r;
+    x = calloc(1, sizeof(*x));
+    if (!x || !(x->url = str_printf("%s/", e.url))) {
+        r = perr_set(err, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    x->cb = cb;
+    x->userdata = userdata;
+    {
+        struct http_request hr = {
+            .method = "GET",
+            .url = x->url,
+            .timeout_ms = 10000,
+            .max_body = 64 * 1024,
+        };
+        r = http_send(c->http, &hr, on_probe, x, NULL, err);
+    }
+    if (r < 0)
+        goto fail;
+    endpoint_free(&e);
+    return 0;
+fail:
+    if (x)
+        free(x->url);
+    free(x);
+    endpoint_free(&e);
+    return r;
 }

@@ -142,6 +142,35 @@ typedef void (*aws_identity_cb)(int result, const struct aws_identity *id, const
                                 void *userdata);
 int aws_account_identify(struct aws_account *a, aws_identity_cb cb, void *userdata);
 
+/* Make sure the account has usable credentials now (fetching them when
+ * needed, like a call would) and report them: where they come from, the
+ * access key id (not a secret) and when they expire (0 = never).  For
+ * `plumb doctor`.  cb is called once from the loop; returns < 0 without
+ * calling it (-ESHUTDOWN, -ENOMEM). */
+struct aws_creds_info {
+    const char *source;
+    const char *access_key_id;
+    int64_t expires_ms;
+};
+typedef void (*aws_creds_cb)(int result, const struct aws_creds_info *info, const struct perr *err,
+                             void *userdata);
+int aws_account_credentials(struct aws_account *a, aws_creds_cb cb, void *userdata);
+
+/* Whether a service's endpoint in a region answers at all: an unsigned GET
+ * of the endpoint's base URL (default endpoint, or the override) where any
+ * HTTP status counts as reachable.  cb gets the URL, the status (0 when no
+ * response came) and, when result < 0, the transport error.  Returns < 0
+ * without calling cb when the service has no model or no endpoint there
+ * (err says why). */
+struct aws_probe {
+    const char *url;
+    long status;
+    const char *error; /* "" when result is 0 */
+};
+typedef void (*aws_probe_cb)(int result, const struct aws_probe *probe, void *userdata);
+int aws_endpoint_probe(struct aws_client *c, const char *service, const char *region,
+                       aws_probe_cb cb, void *userdata, struct perr *err);
+
 /* Kinds of failure callers act on, and the result code each finishes
  * with: ACCESS_DENIED -EACCES, THROTTLED -EBUSY, NOT_FOUND -ENOENT, AUTH
  * -EPERM (also for credentials that cannot be obtained: then the code is

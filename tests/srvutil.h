@@ -7,11 +7,13 @@
 #ifndef PLUMB_SRVUTIL_H
 #define PLUMB_SRVUTIL_H
 
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,6 +41,30 @@ struct tsrv {
     char url[96]; /* http://127.0.0.1:port */
 };
 
+/* Like tu_spawn(), but the server gets SIGTERM when the test process dies,
+ * so a failed assertion (which ends the forked test at once) does not
+ * leave it running. */
+static inline pid_t tsrv_spawn(const char *const argv[], const char *log_path)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(1);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
 /* Start tests/harness/<harness> with --port-file and the extra arguments
  * (NULL-terminated, may be NULL). */
 static inline void tsrv_start(struct tsrv *s, const char *harness, const char *const *args)
@@ -62,7 +88,7 @@ static inline void tsrv_start(struct tsrv *s, const char *harness, const char *c
     for (size_t i = 0; args && args[i] && n < 39; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    s->pid = tu_spawn(argv, NULL, log);
+    s->pid = tsrv_spawn(argv, log);
     for (int i = 0; i < 1500 && stat(portfile, &st) < 0; i++) {
         ck_assert_msg(kill(s->pid, 0) == 0, "%s exited; see %s", harness, log);
         usleep(10000);
@@ -102,6 +128,23 @@ static inline json_t *tsrv_stats(const struct tsrv *s)
     ck_assert_msg(j != NULL, "bad stats: %s", out);
     free(out);
     return j;
+}
+
+/* Replace the script of an http_server.py (and zero its counters and log),
+ * so one server serves several cases.  Takes the reference to script. */
+static inline void tsrv_script(const struct tsrv *s, json_t *script)
+{
+    char url[160], reset[160];
+    json_t *doc = json_pack("{s:o}", "script", script);
+    char *body = json_dumps(doc, JSON_COMPACT);
+    const char *argv[] = { "curl", "-sf", "-X", "POST", "--data-binary", body, url, NULL };
+    const char *argv2[] = { "curl", "-sf", "-X", "POST", reset, NULL };
+    snprintf(url, sizeof(url), "%s/_ctl/script", s->url);
+    snprintf(reset, sizeof(reset), "%s/_ctl/reset", s->url);
+    ck_assert_int_eq(tu_run(argv, NULL, NULL, NULL), 0);
+    ck_assert_int_eq(tu_run(argv2, NULL, NULL, NULL), 0);
+    free(body);
+    json_decref(doc);
 }
 
 /* The request log of /_ctl/stats (new reference). */

@@ -42,6 +42,13 @@ static void env_set(const char *name, const char *value)
     env_tab[n_env++].value = value ? strdup(value) : NULL;
 }
 
+static void env_clear(void)
+{
+    for (size_t i = 0; i < n_env; i++)
+        free(env_tab[i].value);
+    n_env = 0;
+}
+
 static const char *fake_getenv(const char *name)
 {
     for (size_t i = 0; i < n_env; i++)
@@ -50,8 +57,10 @@ static const char *fake_getenv(const char *name)
     return NULL;
 }
 
+/* Every test starts from these (also without CK_FORK, as under valgrind). */
 static void env_defaults(const char *endpoint)
 {
+    env_clear();
     env_set("AWS_ACCESS_KEY_ID", KEY_ID);
     env_set("AWS_SECRET_ACCESS_KEY", SECRET);
     env_set("AWS_ENDPOINT_URL", endpoint);
@@ -643,11 +652,13 @@ START_TEST(garbage_bodies)
         { "kms", "ListKeys", "not json at all" },
         { "ec2", "DescribeVolumes", "{\"json\": \"for an xml service\"}" },
     };
+    struct t t;
+    t_init(&t, json_pack("[]"), NULL);
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-        struct t t;
         struct res r = { 0 };
         char want[128];
-        t_init(&t, json_pack("[o,o]", ok(cases[i].body), ok(cases[i].body)), NULL);
+        tsrv_script(&t.srv, json_pack("[o,o]", ok(cases[i].body), ok(cases[i].body)));
+        memset(&t.stats, 0, sizeof(t.stats));
         call(&t, &r, cases[i].service, cases[i].op, NULL, 0);
         uv_run(&t.loop, UV_RUN_DEFAULT);
         ck_assert_int_eq(r.result, -EBADMSG);
@@ -656,8 +667,8 @@ START_TEST(garbage_bodies)
         ck_assert_msg(strncmp(r.message, want, strlen(want)) == 0, "case %zu: %s", i, r.message);
         ck_assert_int_eq(t.stats.calls, 1);
         res_free(&r);
-        t_finish(&t);
     }
+    t_finish(&t);
 }
 END_TEST
 
@@ -784,13 +795,13 @@ START_TEST(error_kinds)
         { "ec2", "DescribeVolumes", NULL, "ec2", "OptInRequired", "region not enabled", 401,
           AWS_ERR_CLIENT, -EREMOTEIO, NULL },
     };
+    struct t t;
+    t_init(&t, json_pack("[]"), NULL);
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-        struct t t;
         struct res r = { 0 };
-        t_init(&t,
-               json_pack("[o]", aws_error(cases[i].status, cases[i].protocol, cases[i].code,
-                                          cases[i].msg)),
-               NULL);
+        tsrv_script(&t.srv, json_pack("[o]", aws_error(cases[i].status, cases[i].protocol,
+                                                       cases[i].code, cases[i].msg)));
+        memset(&t.stats, 0, sizeof(t.stats));
         call(&t, &r, cases[i].service, cases[i].op, cases[i].params, 0);
         uv_run(&t.loop, UV_RUN_DEFAULT);
         ck_assert_msg(r.result == cases[i].result, "case %zu: result %d", i, r.result);
@@ -806,8 +817,49 @@ START_TEST(error_kinds)
         ck_assert_int_eq(t.stats.calls, 1);
         ck_assert_int_eq(t.stats.errors, 1);
         res_free(&r);
-        t_finish(&t);
     }
+    t_finish(&t);
+}
+END_TEST
+
+/* A 403 whose body names no error code (a proxy's page, or a service
+ * answering in another protocol) is access denied; the action comes from
+ * the message when it names one, else from the operation. */
+START_TEST(bare_403_is_access_denied)
+{
+    static const struct {
+        const char *service, *op, *body, *action;
+    } cases[] = {
+        { "kms", "ListKeys", "<html><body>Forbidden</body></html>", "kms:ListKeys" },
+        { "iam", "ListUsers", "", "iam:ListUsers" },
+        { "kms", "ListKeys",
+          "<ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>User: x is not "
+          "authorized to perform: kms:ListKeys</Message></Error></Errors></ErrorResponse>",
+          "kms:ListKeys" },
+    };
+    struct t t;
+    t_init(&t, json_pack("[]"), NULL);
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct res r = { 0 };
+        tsrv_script(&t.srv, json_pack("[{s:i, s:s}]", "status", 403, "body", cases[i].body));
+        call(&t, &r, cases[i].service, cases[i].op, NULL, 0);
+        uv_run(&t.loop, UV_RUN_DEFAULT);
+        ck_assert_int_eq(r.result, -EACCES);
+        ck_assert_int_eq(r.kind, AWS_ERR_ACCESS_DENIED);
+        ck_assert_str_eq(r.code, "403");
+        ck_assert_str_eq(r.action, cases[i].action);
+        res_free(&r);
+    }
+    /* A 403 with a real code that is not a refusal keeps its kind. */
+    {
+        struct res r = { 0 };
+        tsrv_script(&t.srv, json_pack("[o]", aws_error(403, "json", "ValidationException", "bad")));
+        call(&t, &r, "kms", "ListKeys", NULL, 0);
+        uv_run(&t.loop, UV_RUN_DEFAULT);
+        ck_assert_int_eq(r.kind, AWS_ERR_CLIENT);
+        res_free(&r);
+    }
+    t_finish(&t);
 }
 END_TEST
 
@@ -1489,6 +1541,55 @@ START_TEST(container_credentials_failure)
 }
 END_TEST
 
+static struct res *cancel_target;
+
+static void done_cancels_other(int result, const struct aws_error *e, void *ud)
+{
+    on_done(result, e, ud);
+    aws_call_cancel(cancel_target->call);
+}
+
+/* Calls waiting for the same credential fetch are failed one after the
+ * other; one that an earlier callback cancels reports -ECANCELED and the
+ * rest still get their answer. */
+START_TEST(waiter_cancelled_by_another)
+{
+    struct t t;
+    struct res r[3] = { { 0 } };
+    char url[128];
+    struct perr err = { 0 };
+    struct aws_request req = { .service = "kms",
+                               .operation = "ListKeys",
+                               .region = "eu-central-1" };
+
+    memset(&t, 0, sizeof(t));
+    t_start_server(&t, json_pack("[s]", "403"), NULL);
+    env_defaults(t.srv.url);
+    env_set("AWS_ACCESS_KEY_ID", NULL);
+    env_set("AWS_SECRET_ACCESS_KEY", NULL);
+    snprintf(url, sizeof(url), "%s/creds", t.srv.url);
+    env_set("AWS_CONTAINER_CREDENTIALS_FULL_URI", url);
+    t_client(&t, NULL);
+    t_account(&t, NULL);
+    /* Waiters are woken most recent first: r[2], then r[1], then r[0]. */
+    for (int i = 0; i < 3; i++)
+        r[i].t = &t;
+    cancel_target = &r[1];
+    ck_assert_int_eq(aws_call(t.a, &req, NULL, on_done, &r[0], &r[0].call, &err), 0);
+    ck_assert_int_eq(aws_call(t.a, &req, NULL, on_done, &r[1], &r[1].call, &err), 0);
+    ck_assert_int_eq(aws_call(t.a, &req, NULL, done_cancels_other, &r[2], &r[2].call, &err), 0);
+    uv_run(&t.loop, UV_RUN_DEFAULT);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(r[i].done, 1);
+    ck_assert_int_eq(r[0].result, -EACCES);
+    ck_assert_int_eq(r[1].result, -ECANCELED);
+    ck_assert_int_eq(r[2].result, -EACCES);
+    for (int i = 0; i < 3; i++)
+        res_free(&r[i]);
+    t_finish(&t);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("awsclient");
@@ -1512,6 +1613,7 @@ static Suite *suite(void)
     tcase_add_test(tc, clock_skew_is_corrected);
     tcase_add_test(tc, clock_skew_persisting_fails);
     tcase_add_test(tc, error_kinds);
+    tcase_add_test(tc, bare_403_is_access_denied);
     tcase_add_test(tc, synchronous_errors);
     tcase_add_test(tc, all_pages);
     tcase_add_test(tc, one_page_only);
@@ -1529,12 +1631,16 @@ static Suite *suite(void)
     tcase_add_test(tc, account_without_credentials);
     tcase_add_test(tc, container_credentials_fetch_and_refresh);
     tcase_add_test(tc, container_credentials_failure);
+    tcase_add_test(tc, waiter_cancelled_by_another);
     suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
+    int rc;
     tsrv_find_python();
-    return tu_run_suite(suite());
+    rc = tu_run_suite(suite());
+    env_clear();
+    return rc;
 }
