@@ -23,12 +23,14 @@
 #include "dbq.h"
 #include "dispatch.h"
 #include "evaluate.h"
+#include "http.h"
 #include "log.h"
 #include "notify.h"
 #include "pipeline.h"
 #include "plumb-config.h"
 #include "runtime.h"
 #include "scheduler.h"
+#include "statesrc.h"
 
 #define HEARTBEAT_MS         60000
 #define ANALYSIS_DEBOUNCE_MS 2000
@@ -40,6 +42,8 @@ struct generation {
     struct runtime *rt;
     struct pipeline *p;
     struct dispatch *d;
+    struct statesrc **states; /* one per [state] section */
+    size_t n_states;
     bool prepared;
     bool retired;     /* replaced or stopping: freed once unused and closed */
     unsigned users;   /* cycles and pool jobs still using it */
@@ -59,6 +63,8 @@ struct daemon {
     uv_timer_t stop_timer;
     const struct daemon_options *opts;
     struct aws_client *aws;
+    struct http_client *http; /* http and Terraform Cloud state backends */
+    struct statesrc_aws *s3;  /* the S3 state backend */
     struct dbq *q;
     struct sched *sched;
     struct generation *gen;
@@ -191,6 +197,9 @@ static void on_heartbeat(uv_timer_t *t)
 
 static void generation_free(struct generation *g)
 {
+    for (size_t i = 0; i < g->n_states; i++)
+        statesrc_free(g->states[i]);
+    free(g->states);
     runtime_free(g->rt);
     config_free(g->cfg);
     free(g);
@@ -259,6 +268,8 @@ static void generation_retire(struct daemon *d, struct generation *g)
     d->retired++;
     /* Closes may complete synchronously; hold it until both started. */
     g->users++;
+    for (size_t i = 0; i < g->n_states; i++)
+        statesrc_cancel(g->states[i]);
     close_pipeline(d, g);
     close_dispatch(d, g);
     generation_release(d, g);
@@ -412,6 +423,140 @@ static void run_collector(struct daemon *d, const char *name)
     }
 }
 
+/* ---- Terraform state sources ---- */
+
+#define STATE_JOB_PREFIX "state:"
+
+struct state_ctx {
+    struct daemon *d;
+    struct generation *g;
+    char *job;
+};
+
+static void state_polled(const struct statesrc_report *rep, void *ud)
+{
+    struct state_ctx *sc = ud;
+    struct daemon *d = sc->d;
+    bool changed = false;
+    for (size_t i = 0; i < rep->n_docs; i++) {
+        const struct statesrc_doc_result *doc = &rep->docs[i];
+        if (doc->outcome == STATESRC_ERROR)
+            log_error("state %s: %s", doc->name, doc->message);
+        else if (doc->outcome == STATESRC_UPDATED)
+            log_info("state %s: serial %llu, %zu resources declared", doc->name,
+                     (unsigned long long)doc->serial, doc->n_declared);
+        else
+            log_debug("state %s: %s", doc->name, statesrc_outcome_name(doc->outcome));
+        changed = changed || doc->outcome == STATESRC_UPDATED || doc->outcome == STATESRC_REMOVED;
+    }
+    if (rep->error < 0 && rep->error != -ECANCELED && rep->n_docs == 0)
+        log_error("state %s: %s", rep->source, rep->message);
+    if (changed && sc->g == d->gen)
+        schedule_analysis(d);
+    if (sc->g == d->gen && !d->stopping) {
+        sched_done(d->sched, sc->job, time_now_ms());
+        arm_scheduler(d);
+    }
+    generation_release(d, sc->g);
+    free(sc->job);
+    free(sc);
+}
+
+static void poll_state(struct daemon *d, const char *job)
+{
+    struct generation *g = d->gen;
+    const char *name = job + strlen(STATE_JOB_PREFIX);
+    struct statesrc_env env = {
+        .loop = &d->loop,
+        .dbq = d->q,
+        .http = d->http,
+        .tm = g->rt->tm,
+        .s3 = d->s3 ? &statesrc_aws_s3 : NULL,
+        .s3_userdata = d->s3,
+    };
+    struct state_ctx *sc = NULL;
+    struct statesrc *src = NULL;
+    struct perr err = { 0 };
+    for (size_t i = 0; i < g->n_states; i++)
+        if (str_eq(statesrc_name(g->states[i]), name))
+            src = g->states[i];
+    if (src)
+        sc = calloc(1, sizeof(*sc));
+    if (!sc || !(sc->job = strdup(job))) {
+        free(sc);
+        sched_done(d->sched, job, time_now_ms());
+        return;
+    }
+    sc->d = d;
+    sc->g = g;
+    g->users++;
+    if (statesrc_poll(&env, src, state_polled, sc, &err) < 0) {
+        log_error("state %s not read: %s", name, err.msg);
+        generation_release(d, g);
+        sched_done(d->sched, job, time_now_ms());
+        free(sc->job);
+        free(sc);
+    }
+}
+
+/* Forget the declared rows of sources no longer configured. */
+struct prune_job {
+    char **keep;
+    struct perr err;
+};
+
+static int prune_work(struct db *db, void *ud)
+{
+    struct prune_job *j = ud;
+    return statesrc_prune(db, j->keep ? j->keep : (char *[]){ NULL }, &j->err);
+}
+
+static void prune_done(int result, void *ud)
+{
+    struct prune_job *j = ud;
+    if (result > 0)
+        log_info("removed %d Terraform state(s) no longer configured", result);
+    else if (result < 0 && result != -ECANCELED)
+        log_error("cannot remove unconfigured states: %s", j->err.msg);
+    strv_free(j->keep);
+    free(j);
+}
+
+static int open_states(struct daemon *d, struct generation *g)
+{
+    struct prune_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return -ENOMEM;
+    if (g->cfg->n_states) {
+        g->states = calloc(g->cfg->n_states, sizeof(*g->states));
+        if (!g->states) {
+            free(j);
+            return -ENOMEM;
+        }
+    }
+    for (size_t i = 0; i < g->cfg->n_states; i++) {
+        struct perr err = { 0 };
+        int r = statesrc_new(&g->cfg->states[i], &g->states[g->n_states], &err);
+        if (r < 0) {
+            log_error("[state %s]: %s", g->cfg->states[i].name, err.msg);
+            strv_free(j->keep);
+            free(j);
+            return r;
+        }
+        if (strv_push(&j->keep, g->cfg->states[i].name) < 0) {
+            strv_free(j->keep);
+            free(j);
+            return -ENOMEM;
+        }
+        g->n_states++;
+    }
+    if (dbq_submit(d->q, prune_work, prune_done, j) < 0) {
+        strv_free(j->keep);
+        free(j);
+    }
+    return 0;
+}
+
 static void on_sched_timer(uv_timer_t *t)
 {
     struct daemon *d = t->data;
@@ -419,8 +564,12 @@ static void on_sched_timer(uv_timer_t *t)
     if (d->stopping || !d->gen || !d->gen->prepared)
         return;
     due = sched_take_due(d->sched, time_now_ms());
-    for (size_t i = 0; due && due[i]; i++)
-        run_collector(d, due[i]);
+    for (size_t i = 0; due && due[i]; i++) {
+        if (str_has_prefix(due[i], STATE_JOB_PREFIX))
+            poll_state(d, due[i]);
+        else
+            run_collector(d, due[i]);
+    }
     strv_free(due);
     arm_scheduler(d);
 }
@@ -463,6 +612,17 @@ static int configure_schedule(struct daemon *d)
         r = sched_set(d->sched, def->name, interval, jitter, 0, now);
         if (r == 0)
             r = strv_push(&names, def->name);
+    }
+    /* State sources first thing, then on their intervals. */
+    for (size_t i = 0; r == 0 && i < d->gen->n_states; i++) {
+        const struct statesrc *src = d->gen->states[i];
+        char *job = str_printf(STATE_JOB_PREFIX "%s", statesrc_name(src));
+        int64_t interval = statesrc_interval_ms(src);
+        r = job ? sched_set(d->sched, job, interval, interval / 10, 0, now) : -ENOMEM;
+        if (r == 0)
+            r = strv_consume(&names, job);
+        else
+            free(job);
     }
     if (r == 0)
         sched_retain(d->sched, names);
@@ -555,6 +715,9 @@ static int start_generation(struct daemon *d, struct generation *g)
             log_warning("webhook %s: TLS verification is OFF for this endpoint (insecure_tls)",
                         g->cfg->webhooks[i].name);
     dispatch_kick(g->d);
+    r = open_states(d, g);
+    if (r < 0)
+        return r;
     return prepare_pipeline(d, g);
 }
 
@@ -589,6 +752,17 @@ static void client_closed(void *ud)
     d->q = NULL;
 }
 
+static void http_closed(void *ud)
+{
+    struct daemon *d = ud;
+    statesrc_aws_free(d->s3);
+    d->s3 = NULL;
+    if (d->aws)
+        aws_client_close(d->aws, client_closed, d);
+    else
+        client_closed(d);
+}
+
 static void on_stop_timer(uv_timer_t *t)
 {
     struct daemon *d = t->data;
@@ -599,10 +773,12 @@ static void on_stop_timer(uv_timer_t *t)
         return;
     uv_timer_stop(t);
     d->client_closing = true;
-    if (d->aws)
-        aws_client_close(d->aws, client_closed, d);
-    else
-        client_closed(d);
+    if (d->http) {
+        http_client_close(d->http, http_closed, d);
+        d->http = NULL;
+    } else {
+        http_closed(d);
+    }
 }
 
 static void begin_stop(struct daemon *d, const char *why)
@@ -752,6 +928,13 @@ int daemon_run(const struct daemon_options *opts)
     ao.timeout_ms = g->cfg->http_timeout_ms;
     ao.max_per_host = (unsigned)g->cfg->max_connections_per_host;
     r = aws_client_new(&ao, &d.aws, &err);
+    if (r == 0)
+        r = statesrc_aws_new(d.aws, &d.s3, &err);
+    if (r == 0) {
+        struct http_client_options ho = { .ca_bundle = g->cfg->ca_bundle,
+                                          .timeout_ms = g->cfg->http_timeout_ms };
+        r = http_client_new(&d.loop, &ho, &d.http, &err);
+    }
     if (r < 0) {
         log_error("AWS client: %s", err.msg);
         goto fail;
