@@ -37,6 +37,7 @@ struct fake_override {
     enum aws_error_kind kind;
     const char *iam_action;
     const char *pages[4]; /* inline JSON pages (when no error) */
+    const char *fixture;  /* or: one page from PLUMB_FIXTURES/<fixture> */
 };
 
 struct fake_call {
@@ -182,6 +183,11 @@ FAKE_FN int fake_call(void *t, const struct aws_request *req, aws_page_cb page_c
             continue;
         if (o->error_code) {
             c->error = o;
+        } else if (o->fixture) {
+            char *path = tu_fixture(o->fixture);
+            c->pages = json_array();
+            json_array_append_new(c->pages, fake_load_json(path));
+            free(path);
         } else {
             c->pages = json_array();
             for (size_t k = 0; k < 4 && o->pages[k]; k++) {
@@ -321,6 +327,34 @@ FAKE_FN const struct resource *fake_get(const struct collect_result *res, const 
     const struct resource *r = fake_find(res, type, id);
     ck_assert_msg(r != NULL, "no %s %s", type, id);
     return r;
+}
+
+/* The resource of type whose tag key (or string attribute, by_attr) has
+ * this value; fails the test when there is none. */
+FAKE_FN const struct resource *fake_by_tag(const struct collect_result *res, const char *type,
+                                           const char *key, const char *value)
+{
+    for (size_t i = 0; i < res->resources.n; i++) {
+        const struct resource *r = res->resources.items[i];
+        if (str_eq(r->type, type) &&
+            str_eq(json_string_value(json_object_get(r->tags, key)), value))
+            return r;
+    }
+    ck_abort_msg("no %s tagged %s=%s", type, key, value);
+    return NULL;
+}
+
+FAKE_FN const struct resource *fake_by_attr(const struct collect_result *res, const char *type,
+                                            const char *attr, const char *value)
+{
+    for (size_t i = 0; i < res->resources.n; i++) {
+        const struct resource *r = res->resources.items[i];
+        if (str_eq(r->type, type) &&
+            str_eq(json_string_value(json_object_get(r->attrs, attr)), value))
+            return r;
+    }
+    ck_abort_msg("no %s with %s=%s", type, attr, value);
+    return NULL;
 }
 
 FAKE_FN int fake_count(const struct collect_result *res, const char *type)
