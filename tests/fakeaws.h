@@ -83,6 +83,8 @@ FAKE_FN void fake_load(struct fake *f, const char *service)
     free(path);
     json_array_foreach (index, i, entry) {
         json_t *pages = json_object_get(entry, "pages"), *loaded = json_array(), *p;
+        const char *svc = json_string_value(json_object_get(entry, "service"));
+        json_t *list;
         size_t k;
         json_array_foreach (pages, k, p) {
             char *pp = tu_path_join(dir, json_string_value(p));
@@ -90,8 +92,16 @@ FAKE_FN void fake_load(struct fake *f, const char *service)
             free(pp);
         }
         json_object_set_new(entry, "pages", loaded);
+        /* An entry may belong to another service than its directory's. */
+        svc = svc ? svc : service;
+        list = json_object_get(f->services, svc);
+        if (!list) {
+            list = json_array();
+            json_object_set_new(f->services, svc, list);
+        }
+        json_array_append(list, entry);
     }
-    json_object_set_new(f->services, service, index);
+    json_decref(index);
     free(dir);
 }
 

@@ -112,6 +112,7 @@ def build_ec2(ec2, s3, out):
     out["ami_root_device"] = ami.get("RootDeviceName")
     inst = ec2.run_instances(
         ImageId=ami_id, MinCount=1, MaxCount=1, InstanceType="t3.micro", SubnetId=sub_a,
+        ClientToken="plumb-web-1",
         SecurityGroupIds=[web],
         MetadataOptions={"HttpTokens": "required", "HttpEndpoint": "enabled",
                          "HttpPutResponseHopLimit": 2},
@@ -123,6 +124,7 @@ def build_ec2(ec2, s3, out):
     )["Instances"][0]["InstanceId"]
     legacy = ec2.run_instances(
         ImageId=ami_id, MinCount=1, MaxCount=1, InstanceType="m5.large", SubnetId=sub_b,
+        ClientToken="plumb-legacy",
         SecurityGroupIds=[db],
         MetadataOptions={"HttpTokens": "optional"},
         TagSpecifications=[{"ResourceType": "instance", "Tags": _tags({"Name": "plumb-legacy"})}],

@@ -10,8 +10,12 @@ tests/data/responses/<service>/ with an index.json per service:
       "pages": ["DescribeInstances.json"]}, ...]
 
 The fake transport of the tests serves a request when its operation and
-parameters equal an index entry, page by page.  Timestamps are written as
-the AWS client represents them: ISO 8601 UTC, ".mmm" only when not zero.
+parameters equal an index entry, page by page ("service" in an entry: a
+call to another service, e.g. EC2 DescribeImages by the Auto Scaling
+collector).  Timestamps are written as
+the AWS client represents them: ISO 8601 UTC, ".mmm" only when not zero
+(moto's wall-clock values are replaced by deterministic ones; ids come from
+moto's seeded generator, so re-recording gives the same files).
 ResponseMetadata is dropped.
 
 Where moto has no implementation (EC2 GetEbsDefaultKmsKeyId and
@@ -25,11 +29,13 @@ index).  Run from anywhere with the pyenv python3:
 import datetime
 import json
 import os
+import re
 import shutil
 import sys
 
 import boto3
 from moto import mock_aws
+from moto.moto_api._internal import mock_random
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "seed"))
@@ -38,11 +44,36 @@ import net  # noqa: E402
 REGION = net.REGION
 
 
+# moto stamps resources with the wall clock: every timestamp is replaced
+# by a deterministic one (the k-th written becomes BASE + k seconds and a
+# few milliseconds), so that recording twice gives the same files.
+BASE = datetime.datetime(2024, 3, 4, 9, 0, 0, tzinfo=datetime.timezone.utc)
+_stamps = [0]
+
+
 def ts(value):
-    value = value.astimezone(datetime.timezone.utc)
+    k = _stamps[0]
+    _stamps[0] += 1
+    value = BASE + datetime.timedelta(seconds=k, milliseconds=(k * 137) % 1000)
     text = value.strftime("%Y-%m-%dT%H:%M:%S")
     ms = value.microsecond // 1000
     return text + (".%03dZ" % ms if ms else "Z")
+
+
+ISO_TEXT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
+
+
+def clean_text(value):
+    """A timestamp the model types as a string (DescribeImages
+    CreationDate) keeps its text form, with a deterministic value."""
+    if not ISO_TEXT.match(value):
+        return value
+    parsed = datetime.datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(
+        tzinfo=datetime.timezone.utc)
+    text = ts(parsed)
+    if value.endswith(".000Z") and text.endswith("Z") and "." not in text:
+        text = text[:-1] + ".000Z"
+    return text
 
 
 def clean(value):
@@ -54,6 +85,8 @@ def clean(value):
         return ts(value)
     if isinstance(value, bytes):
         return value.decode()
+    if isinstance(value, str):
+        return clean_text(value)
     return value
 
 
@@ -78,18 +111,22 @@ class Recorder:
             f.write("\n")
         return name + ".json"
 
-    def add(self, op, params, outputs):
-        """Record one request and its pages (a list of parsed outputs)."""
+    def add(self, op, params, outputs, service=None):
+        """Record one request and its pages (a list of parsed outputs);
+        service names another service than the directory's."""
         base = self._name(op)
         pages = []
         for i, output in enumerate(outputs):
             pages.append(self.write_page(base if i == 0 else "%s.page%d" % (base, i + 1),
                                          output))
-        self.index.append({"op": op, "params": params, "pages": pages})
+        entry = {"op": op, "params": params, "pages": pages}
+        if service:
+            entry["service"] = service
+        self.index.append(entry)
 
-    def call(self, client, op, params, snake):
+    def call(self, client, op, params, snake, service=None):
         out = getattr(client, snake)(**params)
-        self.add(op, params, [out])
+        self.add(op, params, [out], service)
         return clean(out)
 
     def copy(self, op, params, hand_written):
@@ -148,7 +185,7 @@ def record_autoscaling(session):
     images = sorted({lc["ImageId"] for lc in lcs["LaunchConfigurations"]})
     rec.call(ec2, "DescribeImages",
              {"Filters": [{"Name": "image-id", "Values": images}], "IncludeDeprecated": True},
-             "describe_images")
+             "describe_images", service="ec2")
     rec.close()
 
 
@@ -230,6 +267,7 @@ def main():
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     os.environ.pop("AWS_ENDPOINT_URL", None)
     with mock_aws():
+        mock_random.seed(20240304)
         session = boto3.session.Session()
         net.build(session)
         record_ec2(session)
