@@ -1,11 +1,13 @@
 /* The registry of collectors: one line per lib/collect_<service>.c. */
 #include "collect.h"
+#include "collect_autoscaling.h"
 #include "collect_ec2.h"
 
 #include "util.h"
 
 const struct collector_def *const collector_registry[] = {
     &collect_ec2_def,
+    &collect_autoscaling_def,
     NULL,
 };
 
