@@ -508,6 +508,8 @@ static void slot_reply(struct ck *ck, const struct ck_reply *rep, void *ud)
         s->detail = strdup(rep->detail);
         return;
     }
+    if (rep->absent)
+        s->absent = true;
     if (json_array_extend(s->items, rep->items) < 0) {
         s->failed = true;
         s->status = COLLECT_ERROR;

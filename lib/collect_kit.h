@@ -142,6 +142,7 @@ struct collect_run *ck_collect_run(const struct ck *ck);
 struct ck_slot {
     unsigned calls; /* calls queued into the slot */
     bool failed;
+    bool absent; /* a call ended with one of its absent codes */
     enum collect_status status;
     char *detail;
     json_t *items;  /* all items of all calls (array) */

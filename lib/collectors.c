@@ -2,12 +2,14 @@
 #include "collect.h"
 #include "collect_autoscaling.h"
 #include "collect_ec2.h"
+#include "collect_elb.h"
 
 #include "util.h"
 
 const struct collector_def *const collector_registry[] = {
     &collect_ec2_def,
     &collect_autoscaling_def,
+    &collect_elb_def,
     NULL,
 };
 
