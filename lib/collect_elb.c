@@ -494,6 +494,7 @@ static int keep(struct elb_state *s, struct resource *r, bool classic)
     return 0;
 }
 
+/* all_pages only for the listings that have a paginator. */
 static int queue(struct ck *ck, const char *service, const char *op, json_t *params,
                  const char *items, const char *const *absent, struct ck_slot *slot)
 {
@@ -501,7 +502,8 @@ static int queue(struct ck *ck, const char *service, const char *op, json_t *par
                               .operation = op,
                               .params = params,
                               .items = items,
-                              .all_pages = true,
+                              .all_pages = str_eq(op, "DescribeLoadBalancers") ||
+                                           str_eq(op, "DescribeListeners"),
                               .absent_codes = absent };
     if (!params)
         return -ENOMEM;

@@ -10,6 +10,11 @@
  * ({"service","op","params","region","all_pages"}) so tests can assert
  * exactly which calls a collector made.
  *
+ * Requests to services plumb has a model of are checked like the real
+ * client would: the operation must be in lib/models, the parameters must
+ * serialise (awsproto validation: member names and types), and
+ * AWS_CALL_ALL_PAGES needs a paginator.
+ *
  * It also carries the checks every collector test runs against the type
  * table (fake_check_typemap). */
 #ifndef PLUMB_TESTS_FAKEAWS_H
@@ -21,6 +26,8 @@
 #include <string.h>
 #include <uv.h>
 
+#include "awsmodel.h"
+#include "awsproto.h"
 #include "collect.h"
 #include "jsonutil.h"
 #include "testutil.h"
@@ -59,6 +66,7 @@ struct fake {
     int unmatched;
     int outstanding;     /* calls queued and not answered yet */
     int max_outstanding; /* the most at any time */
+    struct awsmodels *models;
 };
 
 FAKE_FN json_t *fake_load_json(const char *path)
@@ -177,7 +185,23 @@ FAKE_FN int fake_call(void *t, const struct aws_request *req, aws_page_cb page_c
     json_t *empty = json_object();
     const json_t *params = req->params ? req->params : empty;
     json_t *index = json_object_get(f->services, req->service), *entry;
+    const struct awsmodel *model = awsmodels_get(f->models, req->service);
     size_t i;
+
+    if (model) {
+        const struct awsop *op = awsmodel_op(model, req->operation);
+        struct awsrequest *built = NULL;
+        struct perr perr = { 0 };
+        ck_assert_msg(op != NULL, "%s has no operation %s in lib/models", req->service,
+                      req->operation);
+        ck_assert_msg(awsproto_build_request(model, op, (json_t *)params, &built, &perr) == 0,
+                      "%s %s: %s", req->service, req->operation, perr.msg);
+        awsrequest_free(built);
+        ck_assert_msg(!(req->flags & AWS_CALL_ALL_PAGES) ||
+                          awsmodel_paginator(model, req->operation) != NULL,
+                      "%s %s: all pages asked but the operation has no paginator", req->service,
+                      req->operation);
+    }
 
     json_array_append_new(f->log, json_pack("{s:s, s:s, s:O, s:s, s:b}", "service", req->service,
                                             "op", req->operation, "params", (json_t *)params,
@@ -245,6 +269,10 @@ FAKE_FN void fake_init(struct fake *f, const struct fake_override *overrides)
     f->services = json_object();
     f->log = json_array();
     f->overrides = overrides;
+    {
+        struct perr err = { 0 };
+        ck_assert_msg(awsmodels_load_embedded(&f->models, &err) == 0, "models: %s", err.msg);
+    }
     ck_assert_int_eq(uv_loop_init(&f->loop), 0);
     uv_idle_init(&f->loop, &f->idle);
     f->idle.data = f;
@@ -257,6 +285,7 @@ FAKE_FN void fake_close(struct fake *f)
     ck_assert_int_eq(uv_loop_close(&f->loop), 0);
     json_decref(f->services);
     json_decref(f->log);
+    awsmodels_free(f->models);
 }
 
 /* How many logged calls of op (with these params, when not NULL). */
