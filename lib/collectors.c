@@ -1,5 +1,6 @@
 /* The registry of collectors: one line per lib/collect_<service>.c. */
 #include "collect.h"
+#include "collect_apigateway.h"
 #include "collect_autoscaling.h"
 #include "collect_ec2.h"
 #include "collect_elb.h"
@@ -7,10 +8,7 @@
 #include "util.h"
 
 const struct collector_def *const collector_registry[] = {
-    &collect_ec2_def,
-    &collect_autoscaling_def,
-    &collect_elb_def,
-    NULL,
+    &collect_ec2_def, &collect_autoscaling_def, &collect_elb_def, &collect_apigateway_def, NULL,
 };
 
 const struct collector_def *collector_find(const char *name)
