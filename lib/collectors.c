@@ -2,14 +2,22 @@
 #include "collect.h"
 #include "collect_apigateway.h"
 #include "collect_autoscaling.h"
+#include "collect_cloudfront.h"
 #include "collect_ec2.h"
 #include "collect_elb.h"
 
 #include "util.h"
 
+/* clang-format off */
 const struct collector_def *const collector_registry[] = {
-    &collect_ec2_def, &collect_autoscaling_def, &collect_elb_def, &collect_apigateway_def, NULL,
+    &collect_ec2_def,
+    &collect_autoscaling_def,
+    &collect_elb_def,
+    &collect_apigateway_def,
+    &collect_cloudfront_def,
+    NULL,
 };
+/* clang-format on */
 
 const struct collector_def *collector_find(const char *name)
 {
