@@ -1,6 +1,7 @@
 /* The registry of collectors: one line per lib/collect_<service>.c. */
 #include "collect.h"
 #include "collect_apigateway.h"
+#include "collect_appstream.h"
 #include "collect_autoscaling.h"
 #include "collect_cloudfront.h"
 #include "collect_ec2.h"
@@ -15,6 +16,7 @@ const struct collector_def *const collector_registry[] = {
     &collect_elb_def,
     &collect_apigateway_def,
     &collect_cloudfront_def,
+    &collect_appstream_def,
     NULL,
 };
 /* clang-format on */

@@ -105,20 +105,21 @@ class Recorder:
         self.names[op] = n
         return op if n == 1 else "%s-%d" % (op, n)
 
-    def write_page(self, name, output):
+    def write_page(self, name, output, raw=False):
         with open(os.path.join(self.dir, name + ".json"), "w") as f:
-            json.dump(clean(output), f, indent=1, sort_keys=True)
+            json.dump(output if raw else clean(output), f, indent=1, sort_keys=True)
             f.write("\n")
         return name + ".json"
 
-    def add(self, op, params, outputs, service=None):
+    def add(self, op, params, outputs, service=None, raw=False):
         """Record one request and its pages (a list of parsed outputs);
-        service names another service than the directory's."""
+        service names another service than the directory's; raw pages are
+        written as they are (hand-written ones)."""
         base = self._name(op)
         pages = []
         for i, output in enumerate(outputs):
             pages.append(self.write_page(base if i == 0 else "%s.page%d" % (base, i + 1),
-                                         output))
+                                         output, raw))
         entry = {"op": op, "params": params, "pages": pages}
         if service:
             entry["service"] = service
@@ -133,7 +134,7 @@ class Recorder:
         """A response written by hand (moto lacks the operation)."""
         with open(os.path.join(HERE, "hand-written", hand_written)) as f:
             output = json.load(f)
-        self.add(op, params, [output])
+        self.add(op, params, [output], raw=True)
         return output
 
     def close(self):
