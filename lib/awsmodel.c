@@ -403,11 +403,14 @@ static int load_shapes(struct model_priv *p, json_t *shapes, struct perr *err)
                 size_t j;
                 json_t *e;
                 json_array_foreach (req, j, e) {
-                    const struct awsmember *rm = awsshape_member(s, json_string_value(e));
-                    if (!rm)
+                    size_t q;
+                    for (q = 0; q < k; q++)
+                        if (str_eq(mem[q].name, json_string_value(e)))
+                            break;
+                    if (q == k)
                         return perr_set(err, -EINVAL, "%s: required member %s is not a member",
                                         what, json_string_value(e) ? json_string_value(e) : "?");
-                    ((struct awsmember *)rm)->required = true;
+                    mem[q].required = true;
                 }
             }
             if (s->payload && !awsshape_member(s, s->payload))
@@ -1052,8 +1055,10 @@ fail:
 }
 
 int awsmodel_parse_http_bindings(const struct awsshape *shape, const struct awsresponse *resp,
-                                 bool strict_bool, json_t *out, struct perr *err)
+                                 unsigned flags, json_t *out, struct perr *err)
 {
+    bool strict_bool = flags & AWS_BIND_STRICT_BOOL;
+
     for (size_t i = 0; shape && i < shape->n_members; i++) {
         const struct awsmember *mem = &shape->members[i];
         const struct awsref *ref = &mem->ref;
@@ -1073,6 +1078,14 @@ int awsmodel_parse_http_bindings(const struct awsshape *shape, const struct awsr
             if (!hv)
                 continue;
             snprintf(what, sizeof(what), "header %s (member %s)", hname, mem->name);
+            if ((flags & AWS_BIND_S3_EXPIRES) && str_eq(ref->shape->name, "Expires") &&
+                str_eq(ref->location_name, "Expires")) {
+                int64_t ms;
+                if (json_object_set_new(out, "ExpiresString", json_string(hv)) < 0)
+                    return perr_set(err, -EBADMSG, "%s: not valid UTF-8", what);
+                if (aws_ts_parse(hv, &ms) < 0)
+                    continue;
+            }
             if (ref->shape->type == AWS_SHAPE_LIST)
                 r = header_list(ref, hv, strict_bool, what, &v, err);
             else
@@ -1134,4 +1147,34 @@ int awsmodel_rest_metadata(const struct awsresponse *resp, json_t *out)
         return json_object_set_new(out, "ResponseMetadata", md) < 0 ? -ENOMEM : 0;
     json_decref(md);
     return r;
+}
+
+int awsmodel_raw_payload(const struct awsmember *pm, const struct awsresponse *resp, json_t *out,
+                         struct perr *err)
+{
+    const char *body = resp->body ? resp->body : "";
+    json_t *v;
+
+    if (pm->ref.shape->type == AWS_SHAPE_STRING) {
+        v = json_stringn(body, resp->body_len);
+        if (!v)
+            return perr_set(err, -EBADMSG, "payload %s: body is not valid UTF-8", pm->name);
+    } else {
+        char *b64 = base64_encode(body, resp->body_len);
+        if (!b64)
+            return -ENOMEM;
+        v = json_string(b64);
+        free(b64);
+        if (!v)
+            return -ENOMEM;
+    }
+    return json_object_set_new(out, pm->name, v) < 0 ? -ENOMEM : 0;
+}
+
+int awsmodel_check_no_eventstream(const struct awsshape *s, struct perr *err)
+{
+    for (size_t i = 0; s && i < s->n_members; i++)
+        if (s->members[i].ref.eventstream)
+            return perr_set(err, -EOPNOTSUPP, "%s: event streams are not supported", s->name);
+    return 0;
 }

@@ -3,8 +3,10 @@
 #include "awsproto.h"
 
 #include <ctype.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <libxml/tree.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,20 +73,30 @@ static int set_header(struct awsrequest *r, const char *name, const char *value)
 
 int awsproto_percent_encode(struct buf *out, const char *s, bool keep_slash)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        int r;
-        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~' ||
-            (keep_slash && *p == '/')) {
-            r = buf_append_char(out, (char)*p);
-        } else {
-            char esc[3] = { '%', hex[*p >> 4], hex[*p & 15] };
-            r = buf_append(out, esc, 3);
-        }
-        if (r < 0)
+    /* curl escapes exactly RFC 3986's reserved set (everything but
+     * A-Z a-z 0-9 - . _ ~); a greedy label keeps its slashes, so each
+     * segment is escaped on its own. */
+    const char *seg = s;
+    int r = 0;
+
+    for (;;) {
+        const char *slash = keep_slash ? strchr(seg, '/') : NULL;
+        size_t len = slash ? (size_t)(slash - seg) : strlen(seg);
+        char *esc;
+        if (len > INT_MAX)
+            return -E2BIG;
+        esc = len ? curl_easy_escape(NULL, seg, (int)len) : NULL;
+        if (len && !esc)
+            return -ENOMEM;
+        if (esc)
+            r = buf_append_str(out, esc);
+        curl_free(esc);
+        if (r >= 0 && slash)
+            r = buf_append_char(out, '/');
+        if (r < 0 || !slash)
             return r;
+        seg = slash + 1;
     }
-    return 0;
 }
 
 /* ---- validation (botocore's ParamValidator, the parts that matter) ---- */
@@ -634,17 +646,18 @@ static int json_dump_into(json_t *v, char **ret, size_t *ret_len)
 
 /* ---- XML bodies (rest-xml) ---- */
 
-static void xml_ns(const struct awsref *ref, xmlNode *node)
+/* The model's xmlNamespace as an xmlns attribute, as botocore writes it. */
+static int xml_ns(const struct awsref *ref, xmlNode *node)
 {
+    char attr[128];
+
     if (!ref->xmlns_uri)
-        return;
-    if (ref->xmlns_prefix) {
-        char attr[128];
+        return 0;
+    if (ref->xmlns_prefix)
         snprintf(attr, sizeof(attr), "xmlns:%s", ref->xmlns_prefix);
-        xmlSetProp(node, BAD_CAST attr, BAD_CAST ref->xmlns_uri);
-    } else {
-        xmlSetProp(node, BAD_CAST "xmlns", BAD_CAST ref->xmlns_uri);
-    }
+    else
+        snprintf(attr, sizeof(attr), "xmlns");
+    return xmlSetProp(node, BAD_CAST attr, BAD_CAST ref->xmlns_uri) ? 0 : -ENOMEM;
 }
 
 static int xml_value(const struct awsref *ref, json_t *v, xmlNode *parent, const char *name);
@@ -655,8 +668,7 @@ static int xml_text_child(const struct awsref *ref, xmlNode *parent, const char 
     xmlNode *n = xmlNewTextChild(parent, NULL, BAD_CAST name, BAD_CAST text);
     if (!n)
         return -ENOMEM;
-    xml_ns(ref, n);
-    return 0;
+    return xml_ns(ref, n);
 }
 
 static int xml_value(const struct awsref *ref, json_t *v, xmlNode *parent, const char *name)
@@ -669,9 +681,8 @@ static int xml_value(const struct awsref *ref, json_t *v, xmlNode *parent, const
     switch (s->type) {
     case AWS_SHAPE_STRUCTURE:
         node = xmlNewChild(parent, NULL, BAD_CAST name, NULL);
-        if (!node)
+        if (!node || xml_ns(ref, node) < 0)
             return -ENOMEM;
-        xml_ns(ref, node);
         /* Model order, which is the order AWS's XML schemas want. */
         for (size_t i = 0; i < s->n_members; i++) {
             const struct awsmember *mem = &s->members[i];
@@ -683,9 +694,11 @@ static int xml_value(const struct awsref *ref, json_t *v, xmlNode *parent, const
                 r = scalar_text(&mem->ref, mv, AWS_TS_ISO8601, &text);
                 if (r < 0)
                     return r;
-                xmlSetProp(node, BAD_CAST mname, BAD_CAST text);
+                r = xmlSetProp(node, BAD_CAST mname, BAD_CAST text) ? 0 : -ENOMEM;
                 free(text);
                 text = NULL;
+                if (r < 0)
+                    return r;
                 continue;
             }
             r = xml_value(&mem->ref, mv, node, mname);
@@ -707,7 +720,8 @@ static int xml_value(const struct awsref *ref, json_t *v, xmlNode *parent, const
             if (!list_node)
                 return -ENOMEM;
         }
-        xml_ns(ref, list_node);
+        if (xml_ns(ref, list_node) < 0)
+            return -ENOMEM;
         json_array_foreach (v, i, item) {
             r = xml_value(&s->member, item, list_node, ename);
             if (r < 0)
@@ -722,9 +736,8 @@ static int xml_value(const struct awsref *ref, json_t *v, xmlNode *parent, const
         json_t *mv;
         if (!ref->flattened) {
             map_node = xmlNewChild(parent, NULL, BAD_CAST name, NULL);
-            if (!map_node)
+            if (!map_node || xml_ns(ref, map_node) < 0)
                 return -ENOMEM;
-            xml_ns(ref, map_node);
         }
         json_object_foreach (v, key, mv) {
             xmlNode *entry = ref->flattened ? xmlNewChild(parent, NULL, BAD_CAST name, NULL)

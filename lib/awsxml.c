@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
-
 void awsxml_init(void)
 {
     xmlInitParser();
@@ -124,6 +122,11 @@ int awsxml_read(const char *data, size_t len, const struct awsxml_limits *lim, x
      * loading (no XML_PARSE_DTDLOAD), no XML_PARSE_HUGE, and quiet. */
     xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_NOERROR |
                                 XML_PARSE_NOWARNING);
+    /* The same, whatever process-wide defaults someone else may have
+     * changed (xmlSubstituteEntitiesDefault, xmlLoadExtDtdDefaultValue). */
+    ctxt->replaceEntities = 0;
+    ctxt->loadsubset = 0;
+    ctxt->validate = 0;
     ctxt->_private = &g;
     ctxt->sax->startElementNs = guard_start;
     ctxt->sax->endElementNs = guard_end;
@@ -604,23 +607,8 @@ static int rest_payload(struct xctx *x, const struct awsshape *s, const struct a
     if (s->payload) {
         const struct awsmember *pm = awsshape_member(s, s->payload);
         const struct awsshape *ps = pm->ref.shape;
-        if (ps->type == AWS_SHAPE_STRING || ps->type == AWS_SHAPE_BLOB) {
-            if (ps->type == AWS_SHAPE_STRING) {
-                v = json_stringn(resp->body ? resp->body : "", resp->body_len);
-                if (!v)
-                    return perr_set(x->err, -EBADMSG, "payload %s: body is not valid UTF-8",
-                                    pm->name);
-            } else {
-                char *b64 = base64_encode(resp->body ? resp->body : "", resp->body_len);
-                if (!b64)
-                    return -ENOMEM;
-                v = json_string(b64);
-                free(b64);
-                if (!v)
-                    return -ENOMEM;
-            }
-            return json_object_set_new(out, pm->name, v) < 0 ? -ENOMEM : 0;
-        }
+        if (ps->type == AWS_SHAPE_STRING || ps->type == AWS_SHAPE_BLOB)
+            return awsmodel_raw_payload(pm, resp, out, x->err);
         if (resp->body_len == 0) {
             v = json_object(); /* botocore parses an empty element */
             if (!v)
@@ -683,6 +671,11 @@ static bool blank(const char *s, size_t len)
     return true;
 }
 
+static unsigned xml_bind_flags(const struct awsmodel *m)
+{
+    return AWS_BIND_STRICT_BOOL | (str_eq(m->service_id, "S3") ? AWS_BIND_S3_EXPIRES : 0);
+}
+
 int awsxml_parse_output(const struct awsmodel *m, const struct awsop *op,
                         const struct awsresponse *resp, const struct awsxml_limits *lim,
                         json_t **ret, struct perr *err)
@@ -693,13 +686,16 @@ int awsxml_parse_output(const struct awsmodel *m, const struct awsop *op,
     json_t *out = NULL, *v;
     int r;
 
+    r = awsmodel_check_no_eventstream(s, err);
+    if (r < 0)
+        return r;
     if (m->protocol == AWS_PROTOCOL_REST_XML) {
         out = json_object();
         if (!out)
             return -ENOMEM;
         r = awsmodel_rest_metadata(resp, out);
         if (r >= 0 && s)
-            r = awsmodel_parse_http_bindings(s, resp, true, out, err);
+            r = awsmodel_parse_http_bindings(s, resp, xml_bind_flags(m), out, err);
         if (r >= 0 && s)
             r = rest_payload(&x, s, resp, lim, out);
         if (r >= 0 && str_eq(m->service_id, "S3") && str_eq(op->name, "GetBucketLocation"))
@@ -762,7 +758,7 @@ int awsxml_parse_error_shape(const struct awsmodel *m, const struct awsshape *sh
     if (!out)
         return -ENOMEM;
     if (m->protocol == AWS_PROTOCOL_REST_XML) {
-        r = awsmodel_parse_http_bindings(shape, resp, true, out, err);
+        r = awsmodel_parse_http_bindings(shape, resp, xml_bind_flags(m), out, err);
         if (r >= 0)
             r = rest_payload(&x, shape, resp, lim, out);
         if (r < 0)

@@ -39,6 +39,8 @@ struct exclusion {
 struct typemap_type_rules {
     struct state_template *state;
     size_t n_state;
+    const char **region; /* templates giving a declared instance's region */
+    size_t n_region;
     struct exclusion *excl;
     size_t n_excl;
 };
@@ -768,7 +770,7 @@ static const char *const attr_keys[] = { "kind",       "from",      "select",
                                          "compare",    "key",       "location",
                                          "plumb_only", "max_items", "attributes",
                                          "controls",   "note",      NULL };
-static const char *const id_keys[] = { "live", "import", "from", "state", "match", NULL };
+static const char *const id_keys[] = { "live", "import", "from", "state", "match", "region", NULL };
 static const char *const arn_keys[] = { "template", "from", "csv_column", "note", NULL };
 static const char *const config_keys[] = { "type", "mirrors", "case", NULL };
 static const char *const parent_keys[] = { "type", "attr", NULL };
@@ -1287,6 +1289,27 @@ static int parse_type(struct typemap *tm, const json_t *j, size_t index, struct 
             return fail(err, c, "empty template");
         if ((r = check_template(st->text, t, false, c, err)) < 0)
             return r;
+    }
+
+    const json_t *region = json_object_get(id, "region");
+    if (region) {
+        if (!json_is_array(region) || json_array_size(region) == 0)
+            return fail(err, c, "'region' must be a non-empty list of templates");
+        if (t->scope == TYPEMAP_SCOPE_GLOBAL || t->scope == TYPEMAP_SCOPE_ACCOUNT_SINGLETON)
+            return fail(err, c, "'region' makes no sense for a %s type",
+                        typemap_scope_name(t->scope));
+        rules->n_region = json_array_size(region);
+        rules->region = own_calloc(tm, rules->n_region, sizeof(*rules->region));
+        if (!rules->region)
+            return -ENOMEM;
+        for (size_t i = 0; i < rules->n_region; i++) {
+            const json_t *e = json_array_get(region, i);
+            if (!json_is_string(e) || json_string_length(e) == 0)
+                return fail(err, c, "'region' entries are templates");
+            rules->region[i] = json_string_value(e);
+            if ((r = check_template(rules->region[i], t, false, c, err)) < 0)
+                return r;
+        }
     }
 
     const json_t *arn = json_object_get(j, "arn");
@@ -1855,6 +1878,14 @@ int typemap_declared_region(const struct typemap_type *t, const json_t *declared
             return -ENOMEM;
         *ret = s;
         return 0;
+    }
+    if (!json_is_object(declared_attrs))
+        return -ENODATA;
+    struct tvars vars = { .attrs = declared_attrs };
+    for (size_t i = 0; i < t->rules->n_region; i++) {
+        int r = expand_template(t->rules->region[i], &vars, ret, NULL);
+        if (r != -ENODATA)
+            return r;
     }
     const json_t *arn = json_object_get(declared_attrs, "arn");
     struct typemap_arn a;

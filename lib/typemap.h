@@ -35,10 +35,13 @@
  *   parent          {"type", "attr"}: attr holds the parent's live id
  *   id              {"live": text, "import": text, "from": "Op:Path",
  *                   "state": [TEMPLATE | {"if": PRED, "template": TEMPLATE}],
- *                   "match": type}: the state templates, tried in order, build
- *                   the live id from a declared instance's attributes;
- *                   "match" names the type whose live id they build when it is
- *                   not the type itself (declared_only types)
+ *                   "match": type, "region": [TEMPLATE]}: the state
+ *                   templates, tried in order, build the live id from a
+ *                   declared instance's attributes; "match" names the type
+ *                   whose live id they build when it is not the type itself
+ *                   (declared_only types); "region" templates give the
+ *                   instance's region where its ARN does not (singletons whose
+ *                   id is the region, S3 buckets)
  *   arn             null, or {"template": "arn:{partition}:...:{id}",
  *                   "from": "Op:Path", "csv_column", "note"}
  *   operations      {"Op": "item root path"}: every API operation the type is
@@ -80,6 +83,10 @@
  *   controls        baseline control ids reading this attribute
  *   note            free text
  *
+ * Only listed attributes are compared: declared attributes the table does
+ * not list (Terraform-only arguments such as force_destroy, skip_final_snapshot
+ * or password, the provider v6 "region" argument, timeouts) are ignored.
+ *
  * Nested blocks are lists of objects as Terraform stores them
  * (metadata_options[0].http_tokens).  A block compared "exact" is compared
  * element by element in order, each element attribute with its own rule;
@@ -110,7 +117,9 @@
  * document, or, for a declared_only type, with the matching element of the
  * parent's live inline attribute; live elements no separate resource covers
  * are unmanaged parts of the parent.  Without separate resources the inline
- * attribute is compared as declared.
+ * attribute is compared as declared, and the live documents of the separate
+ * types joined to that parent (its aws_vpc_security_group_*_rule documents)
+ * are parts of it, never unmanaged on their own.
  *
  * Ownership and threads: a struct typemap owns everything reachable from it;
  * every pointer handed out is borrowed and valid until typemap_free().  After
@@ -337,9 +346,10 @@ struct typemap_arn {
 int typemap_arn_parse(const char *arn, struct typemap_arn *ret, struct perr *err);
 void typemap_arn_clear(struct typemap_arn *a);
 
-/* The region a declared instance lives in, from its "arn" attribute, or
- * "global" for global and account_singleton types.  *ret malloc'd;
- * -ENODATA when the attributes carry no ARN with a region. */
+/* The region a declared instance lives in: "global" for global and
+ * account_singleton types, else from the type's id.region templates, else
+ * from its "arn" attribute.  *ret malloc'd; -ENODATA when none of these
+ * gives a region (an S3 split resource: use its bucket's). */
 int typemap_declared_region(const struct typemap_type *t, const json_t *declared_attrs, char **ret);
 
 #endif

@@ -558,9 +558,13 @@ static void check_arn_names(struct typemap *tm, const char *type, const json_t *
     char *region = NULL;
     bool regional =
         t->scope == TYPEMAP_SCOPE_REGIONAL || t->scope == TYPEMAP_SCOPE_REGION_SINGLETON;
-    if (regional && !*a.region)
+    if (regional && !*a.region && !json_is_string(json_object_get(attrs, "region")))
         ck_assert_int_eq(typemap_declared_region(t, attrs, &region), -ENODATA);
-    else {
+    else if (regional && !*a.region) {
+        ck_assert_int_eq(typemap_declared_region(t, attrs, &region), 0);
+        ck_assert_str_eq(region, sattr(attrs, "region"));
+        free(region);
+    } else {
         ck_assert_int_eq(typemap_declared_region(t, attrs, &region), 0);
         ck_assert_str_eq(region, regional ? a.region : "global");
         free(region);
@@ -864,6 +868,8 @@ START_TEST(live_id_templates)
           "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/x/1" },
         { "aws_account_alternate_contact", "{\"id\": \"111122223333/SECURITY\"}", "SECURITY" },
         { "aws_launch_configuration", "{\"name\": \"lc\", \"id\": \"lc\"}", "lc" },
+        { "aws_db_instance", "{\"identifier\": \"MyDB\", \"id\": \"db-ABC\"}", "mydb" },
+        { "aws_rds_cluster", "{\"id\": \"Cluster-1\"}", "cluster-1" },
     };
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         json_t *a = json_loads(cases[i].attrs, 0, NULL);
@@ -935,7 +941,7 @@ START_TEST(unmanaged_exclusions)
     expect_excluded(tm,
                     res("aws_vpc_security_group_ingress_rule", "sgr-1", NULL,
                         "{\"security_group_id\": \"sg-1\", \"ip_protocol\": \"tcp\"}", NULL),
-                    TYPEMAP_PARENT_EXCLUDED, "default) security group");
+                    TYPEMAP_PARENT_EXCLUDED, "excluded (default)");
     expect_excluded(tm,
                     res("aws_vpc_security_group_ingress_rule", "sgr-2", NULL,
                         "{\"security_group_id\": \"sg-2\", \"ip_protocol\": \"tcp\"}", NULL),
@@ -943,10 +949,12 @@ START_TEST(unmanaged_exclusions)
     expect_excluded(tm,
                     res("aws_vpc_security_group_egress_rule", "sgr-3", NULL,
                         "{\"ip_protocol\": \"-1\", \"cidr_ipv4\": \"0.0.0.0/0\"}", NULL),
-                    TYPEMAP_PARENT_MANAGED, "allow-all egress");
+                    TYPEMAP_PARENT_UNMANAGED, "reported once");
+    /* Terraform revokes AWS's allow-all egress rule when it creates a group,
+     * so one on a managed group that nothing declares is drift. */
     expect_excluded(tm,
                     res("aws_vpc_security_group_egress_rule", "sgr-4", NULL,
-                        "{\"ip_protocol\": \"tcp\", \"cidr_ipv4\": \"0.0.0.0/0\"}", NULL),
+                        "{\"ip_protocol\": \"-1\", \"cidr_ipv4\": \"0.0.0.0/0\"}", NULL),
                     TYPEMAP_PARENT_MANAGED, NULL);
     expect_excluded(tm,
                     res("aws_iam_role", "AWSServiceRoleForSupport", NULL,
@@ -1087,6 +1095,35 @@ START_TEST(arn_parse)
     ck_assert_int_eq(typemap_arn_parse("arn:aws:iam::1:", &a, &err), -EINVAL);
     ck_assert_int_eq(typemap_arn_parse(NULL, &a, &err), -EINVAL);
     ck_assert_str_eq(err.msg, "'(null)' is not an ARN (does not start with arn:)");
+}
+END_TEST
+
+START_TEST(declared_regions)
+{
+    struct typemap *tm = load_embedded();
+    char *region = NULL;
+    json_t *o = json_pack("{s:s}", "id", "eu-central-1");
+    ck_assert_int_eq(
+        typemap_declared_region(typemap_find(tm, "aws_ebs_encryption_by_default"), o, &region), 0);
+    ck_assert_str_eq(region, "eu-central-1");
+    free(region);
+    ck_assert_int_eq(
+        typemap_declared_region(
+            typemap_find(tm, "aws_bedrock_model_invocation_logging_configuration"), o, &region),
+        0);
+    ck_assert_str_eq(region, "eu-central-1");
+    free(region);
+    ck_assert_int_eq(typemap_declared_region(typemap_find(tm, "aws_iam_role"), o, &region), 0);
+    ck_assert_str_eq(region, "global");
+    free(region);
+    region = (char *)"untouched";
+    ck_assert_int_eq(typemap_declared_region(typemap_find(tm, "aws_instance"), o, &region),
+                     -ENODATA);
+    ck_assert_int_eq(typemap_declared_region(typemap_find(tm, "aws_s3_bucket_policy"), o, &region),
+                     -ENODATA);
+    ck_assert_str_eq(region, "untouched");
+    json_decref(o);
+    typemap_free(tm);
 }
 END_TEST
 
@@ -1314,6 +1351,21 @@ static const struct {
     { "\"name\": {\"kind\"", "\"Name\": {\"kind\"",
       "t.json: aws_widget: attribute Name: attribute names are lower-case letters, digits and '_'",
       -EINVAL },
+    { "\"operations\": {\"DescribeWidgets\": \"Widgets[]\"},",
+      "\"operations\": {\"DescribeWidgets\": \"Widgets[]\"}, \"filter\": {\"from\": "
+      "\"DescribeWidgets:Kind\"},",
+      "t.json: aws_widget: filter: needs 'from' and 'eq'", -EINVAL },
+    { "\"operations\": {\"DescribeWidgets\": \"Widgets[]\"},",
+      "\"operations\": {\"DescribeWidgets\": \"Widgets[]\", \"describeGadgets\": \"\"},",
+      "t.json: aws_widget: operation 'describeGadgets' must be an API operation name", -EINVAL },
+    { "\"state\": [\"{id}\"]", "\"state\": [\"{id}\"], \"region\": [\"{zone}\"]",
+      "t.json: aws_widget: id: template '{zone}': unknown attribute 'zone'", -EINVAL },
+    { "\"scope\": \"regional\", \"declared_only\": true, \"config\": null, \"arn\": null,\n"
+      "  \"id\": {\"live\": \"none\", \"import\": \"x\", \"state\": [\"{widget}\"]",
+      "\"scope\": \"global\", \"declared_only\": true, \"config\": null, \"arn\": null,\n"
+      "  \"id\": {\"live\": \"none\", \"import\": \"x\", \"state\": [\"{widget}\"], \"region\": "
+      "[\"{widget}\"]",
+      "t.json: aws_widget_rule: id: 'region' makes no sense for a global type", -EINVAL },
     { "\"tags\": {\"kind\": \"map\"", "\"name\": {\"kind\": \"map\"",
       "t.json:12:9: duplicate object key near '\"name\"'", -EINVAL },
 };
@@ -1541,6 +1593,7 @@ int main(void)
     tcase_add_test(tc, unmanaged_exclusions);
     tcase_add_test(tc, arn_parse);
     tcase_add_test(tc, arn_build);
+    tcase_add_test(tc, declared_regions);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("malformed");

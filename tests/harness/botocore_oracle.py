@@ -18,6 +18,16 @@ Usage:
       "headers" (object), "body" (text), "body_form" (list of [key, value]
       when the body is a query form), "host_prefix"} made by botocore's
       serializer for the service's protocol, without validation.
+
+  botocore_oracle.py parse CASES.json
+      cases.json is a list of {"service", "operation", "path" or "body",
+      "status", "headers"}.
+      Prints a JSON list with, for each, botocore's parse of that response
+      body by its parser for the service's protocol, with timestamps left
+      as the text the service sent and blobs as their base64 text (plumb's
+      representation), bytes payloads decoded as UTF-8, and botocore's
+      client customisations applied where plumb implements them too
+      (S3 GetBucketLocation, IAM policy documents).
 """
 import base64
 import json
@@ -100,11 +110,63 @@ def serialize(cases):
     json.dump(out, sys.stdout)
 
 
+def parse(cases):
+    from botocore import parsers
+    from botocore.awsrequest import HeadersDict
+    from botocore.handlers import (
+        handle_expires_header,
+        json_decode_policies,
+        parse_get_bucket_location,
+    )
+    session = botocore.session.get_session()
+    out = []
+    for case in cases:
+        model = session.get_service_model(case["service"])
+        op = model.operation_model(case["operation"])
+        if "path" in case:
+            with open(case["path"], "rb") as f:
+                body = f.read()
+        else:
+            body = case.get("body", "").encode("utf-8")
+        parser = parsers.create_parser(model.resolved_protocol)
+        parser = type(parser)(timestamp_parser=lambda x: x, blob_parser=lambda x: x)
+        response = {"body": body, "status_code": case.get("status", 200),
+                    "headers": HeadersDict(case.get("headers", {}))}
+        customized = {}
+        if case["service"] == "s3":
+            handle_expires_header(op, response, customized)
+        parsed = parser.parse(response, op.output_shape)
+        parsed.update(customized)
+        if case["service"] == "iam":
+            json_decode_policies(parsed, op)
+        if case["service"] == "s3" and case["operation"] == "GetBucketLocation":
+            class Raw:
+                raw = True
+                content = body
+            parse_get_bucket_location(parsed, Raw())
+        parsed.pop("ResponseMetadata", None)
+        out.append(to_json(parsed))
+    json.dump(out, sys.stdout)
+
+
+def to_json(v):
+    if isinstance(v, dict):
+        return {k: to_json(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [to_json(x) for x in v]
+    if isinstance(v, bytes):
+        return v.decode("utf-8")
+    return v
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     if sys.argv[1] == "resolve":
         resolve(sys.argv[2:])
+    elif sys.argv[1] == "parse":
+        with open(sys.argv[2]) as f:
+            parse(json.load(f))
     elif sys.argv[1] == "serialize":
         with open(sys.argv[2]) as f:
             serialize(json.load(f))
