@@ -176,6 +176,7 @@ static const struct ck_field volume_attachment_fields[] = {
 static const struct ck_field volume_fields[] = {
     { "attachments", "Attachments", CK_BLOCKS, volume_attachment_fields },
     { "availability_zone", "AvailabilityZone" },
+    { "create_time", "CreateTime" },
     { "encrypted", "Encrypted" },
     { "iops", "Iops" },
     { "kms_key_id", "KmsKeyId" },
@@ -538,8 +539,24 @@ static const char *default_of(const json_t *list, const char *vpc_id, const char
     return NULL;
 }
 
+/* The VPC's main route table: the listing asks for main associations
+ * only. */
+static const char *main_route_table(const json_t *tables, const char *vpc_id)
+{
+    size_t i, k;
+    json_t *t, *a;
+    json_array_foreach (tables, i, t) {
+        if (!str_eq(ck_str(t, "VpcId"), vpc_id))
+            continue;
+        json_array_foreach (json_object_get(t, "Associations"), k, a)
+            if (json_is_true(json_object_get(a, "Main")))
+                return ck_str(t, "RouteTableId");
+    }
+    return NULL;
+}
+
 static int build_vpc(struct collect_run *run, const json_t *item, const struct ck_slot *sgs,
-                     const struct ck_slot *nacls)
+                     const struct ck_slot *nacls, const struct ck_slot *routes)
 {
     const char *id = ck_str(item, "VpcId");
     const json_t *v6;
@@ -570,6 +587,16 @@ static int build_vpc(struct collect_run *run, const json_t *item, const struct c
             goto fail;
     } else if (ck_unknown1(r, "default_network_acl_id", nacls->status, nacls->detail) < 0) {
         goto fail;
+    }
+    if (ck_slot_ok(routes)) {
+        const char *main_id = main_route_table(routes->items, id);
+        if (ck_set_str(r->attrs, "main_route_table_id", main_id) < 0 ||
+            ck_set_str(r->attrs, "default_route_table_id", main_id) < 0)
+            goto fail;
+    } else {
+        static const char *const both[] = { "main_route_table_id", "default_route_table_id", NULL };
+        if (ck_unknown(r, both, routes->status, routes->detail) < 0)
+            goto fail;
     }
     return ck_add(run, r);
 fail:
@@ -938,7 +965,7 @@ static int build_launch_template(struct collect_run *run, const json_t *item,
 /* ---- the custom part: listings joined in memory ---- */
 
 struct ec2_state {
-    struct ck_slot instances, volumes, credits, sgs, rules, vpcs, nacls, lts, ltvs;
+    struct ck_slot instances, volumes, credits, sgs, rules, vpcs, nacls, routes, lts, ltvs;
     int phase;
 };
 
@@ -951,6 +978,7 @@ static void ec2_state_free(struct ec2_state *s)
     ck_slot_clear(&s->rules);
     ck_slot_clear(&s->vpcs);
     ck_slot_clear(&s->nacls);
+    ck_slot_clear(&s->routes);
     ck_slot_clear(&s->lts);
     ck_slot_clear(&s->ltvs);
     free(s);
@@ -1129,7 +1157,7 @@ static int b_vpc(struct collect_run *run, const json_t *item, const struct ec2_s
 {
     (void)a;
     (void)b;
-    return build_vpc(run, item, &s->sgs, &s->nacls);
+    return build_vpc(run, item, &s->sgs, &s->nacls, &s->routes);
 }
 
 static int b_nacl(struct collect_run *run, const json_t *item, const struct ec2_state *s,
@@ -1206,6 +1234,10 @@ static int ec2_custom(struct collect_run *run)
             0 ||
         queue_list(ck, "DescribeNetworkAcls", json_pack("{s:i}", "MaxResults", 1000),
                    "NetworkAcls[]", &s->nacls) < 0 ||
+        queue_list(ck, "DescribeRouteTables",
+                   json_pack("{s:[{s:s, s:[s]}], s:i}", "Filters", "Name", "association.main",
+                             "Values", "true", "MaxResults", 100),
+                   "RouteTables[]", &s->routes) < 0 ||
         queue_list(ck, "DescribeLaunchTemplates", json_pack("{s:i}", "MaxResults", 200),
                    "LaunchTemplates[]", &s->lts) < 0 ||
         queue_list(
@@ -1269,6 +1301,7 @@ static const char *const ec2_iam_actions[] = {
     "ec2:DescribeLaunchTemplateVersions",
     "ec2:DescribeLaunchTemplates",
     "ec2:DescribeNetworkAcls",
+    "ec2:DescribeRouteTables",
     "ec2:DescribeSecurityGroupRules",
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeSubnets",

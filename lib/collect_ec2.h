@@ -5,24 +5,24 @@
  * Calls per region and cycle (pages of the maximum size):
  *   DescribeInstances, DescribeVolumes, DescribeSecurityGroups,
  *   DescribeSecurityGroupRules, DescribeVpcs, DescribeSubnets,
- *   DescribeNetworkAcls, DescribeFlowLogs, DescribeLaunchTemplates,
+ *   DescribeNetworkAcls, DescribeRouteTables (main tables only),
+ *   DescribeFlowLogs, DescribeLaunchTemplates,
  *   DescribeLaunchTemplateVersions ($Latest and $Default of every template
  *   at once), GetEbsEncryptionByDefault, GetEbsDefaultKmsKeyId,
  *   GetInstanceMetadataDefaults, and DescribeInstanceCreditSpecifications
  *   for the burstable (T2 and later) instances only, up to 1000 per call.
  * Nothing is called per item.  Instances are joined with their volumes
  * (root_block_device, ebs_block_device) and VPCs with their default
- * security group and network ACL in memory.
+ * security group, network ACL and main route table in memory.
  *
  * Not collected (left absent, so drift skips them): the instance
  * attributes only DescribeInstanceAttribute returns, one call per instance
  * and attribute (disable_api_stop, disable_api_termination,
- * instance_initiated_shutdown_behavior, user_data); the VPC attributes
+ * instance_initiated_shutdown_behavior, user_data) and the VPC attributes
  * only DescribeVpcAttribute returns, one call per VPC and attribute
  * (enable_dns_hostnames, enable_dns_support,
- * enable_network_address_usage_metrics); and the VPC's main route table
- * ids (default_route_table_id, main_route_table_id: computed, never
- * compared).  No baseline control reads any of them. */
+ * enable_network_address_usage_metrics).  No baseline control reads any of
+ * them. */
 #ifndef PLUMB_COLLECT_EC2_H
 #define PLUMB_COLLECT_EC2_H
 

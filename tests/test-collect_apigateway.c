@@ -4,7 +4,7 @@
 
 #include "collect_apigateway.h"
 #include "collect_kit.h"
-#include "fakeaws.h"
+#include "netfake.h"
 
 static const char *const apigw_ops[] = { "GetRestApis", "GetStages", "GetApis", NULL };
 

@@ -1,12 +1,12 @@
 /* AppStream is not in moto: the responses are written from the botocore
- * output shapes (tests/data/responses/hand-written/SOURCES.md). */
+ * output shapes (tests/data/responses/net-hand-written/SOURCES.md). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "collect_appstream.h"
 #include "collect_kit.h"
-#include "fakeaws.h"
+#include "netfake.h"
 
 static const char *const appstream_ops[] = { "DescribeFleets", "ListTagsForResource", NULL };
 

@@ -4,7 +4,7 @@
 
 #include "collect_autoscaling.h"
 #include "collect_kit.h"
-#include "fakeaws.h"
+#include "netfake.h"
 
 static const char *const asg_ops[] = {
     "DescribeAutoScalingGroups",

@@ -4,7 +4,7 @@
 
 #include "collect_cloudfront.h"
 #include "collect_kit.h"
-#include "fakeaws.h"
+#include "netfake.h"
 
 static const char *const cf_ops[] = { "ListDistributions", "GetDistribution", "ListTagsForResource",
                                       NULL };

@@ -4,7 +4,7 @@
 
 #include "collect_ec2.h"
 #include "collect_kit.h"
-#include "fakeaws.h"
+#include "netfake.h"
 
 /* Every operation the collector calls (for the type table check). */
 static const char *const ec2_ops[] = {
@@ -16,6 +16,7 @@ static const char *const ec2_ops[] = {
     "DescribeVpcs",
     "DescribeSubnets",
     "DescribeNetworkAcls",
+    "DescribeRouteTables",
     "DescribeFlowLogs",
     "DescribeLaunchTemplates",
     "DescribeLaunchTemplateVersions",
@@ -95,7 +96,7 @@ START_TEST(full_estate)
 
     /* One call per listing, with the largest pages, nothing per item. */
     ck_assert_int_eq(f.unmatched, 0);
-    ck_assert_int_eq((int)json_array_size(f.log), 14);
+    ck_assert_int_eq((int)json_array_size(f.log), 15);
     ck_assert_int_eq(fake_calls(&f, "DescribeInstances", "{\"MaxResults\":1000}"), 1);
     ck_assert_int_eq(fake_calls(&f, "DescribeVolumes", "{\"MaxResults\":500}"), 1);
     ck_assert_int_eq(fake_calls(&f, "DescribeSecurityGroupRules", "{\"MaxResults\":1000}"), 1);
@@ -103,6 +104,10 @@ START_TEST(full_estate)
                                 "{\"Versions\":[\"$Latest\",\"$Default\"],\"MaxResults\":200}"),
                      1);
     ck_assert_int_eq(fake_calls(&f, "DescribeInstanceCreditSpecifications", NULL), 1);
+    ck_assert_int_eq(fake_calls(&f, "DescribeRouteTables",
+                                "{\"Filters\":[{\"Name\":\"association.main\",\"Values\":"
+                                "[\"true\"]}],\"MaxResults\":100}"),
+                     1);
     for (size_t i = 0; ec2_types[i]; i++) {
         const struct snapshot_scope *s = fake_scope(o.res, ec2_types[i]);
         ck_assert_msg(s->status == COLLECT_OK, "%s: %s", ec2_types[i], s->detail);
@@ -167,6 +172,7 @@ START_TEST(full_estate)
     ck_assert_int_eq(fake_int(r, "size"), 8);
     ck_assert_str_eq(fake_str(r, "type"), "gp2");
     ck_assert_str_eq(fake_str(r, "state"), "available");
+    ck_assert(str_has_prefix(fake_str(r, "create_time"), "2024-03-04T09:00:"));
     fake_attr_eq(r, "attachments", "[]");
     r = fake_get(o.res, "aws_ebs_volume", fake_str(web, "ebs_block_device[0].volume_id"));
     ck_assert_str_eq(fake_str(r, "attachments[0].instance_id"), web->id);
@@ -251,7 +257,20 @@ START_TEST(full_estate)
     ck_assert_str_eq(fake_str(r, "vpc_id"), vpc->id);
     /* Not collected (one call per VPC and attribute): absent, not null. */
     ck_assert_ptr_null(fake_attr(vpc, "enable_dns_hostnames"));
-    ck_assert_ptr_null(fake_attr(vpc, "main_route_table_id"));
+    ck_assert_ptr_null(fake_attr(vpc, "enable_dns_support"));
+    {
+        const json_t *tables =
+            json_object_get(fake_page(&f, "ec2", "DescribeRouteTables", 0, 0), "RouteTables");
+        size_t i;
+        json_t *t;
+        const char *want = NULL;
+        json_array_foreach (tables, i, t)
+            if (str_eq(ck_str(t, "VpcId"), vpc->id))
+                want = ck_str(t, "RouteTableId");
+        ck_assert_ptr_nonnull(want);
+        ck_assert_str_eq(fake_str(vpc, "main_route_table_id"), want);
+        ck_assert_str_eq(fake_str(vpc, "default_route_table_id"), want);
+    }
     ck_assert_int_eq(fake_count(o.res, "aws_vpc"), 2);
     ck_assert(fake_bool(fake_by_attr(o.res, "aws_vpc", "cidr_block", "172.31.0.0/16"), "default"));
 
@@ -358,6 +377,10 @@ START_TEST(denied_and_throttled)
         { .op = "GetInstanceMetadataDefaults",
           .error_code = "UnsupportedOperation",
           .kind = AWS_ERR_CLIENT },
+        { .op = "DescribeRouteTables",
+          .error_code = "UnauthorizedOperation",
+          .kind = AWS_ERR_ACCESS_DENIED,
+          .iam_action = "ec2:DescribeRouteTables" },
         { NULL },
     };
     struct fake f;
@@ -402,6 +425,9 @@ START_TEST(denied_and_throttled)
     ck_assert_str_eq(fake_unknown(vpc, "default_security_group_id"),
                      "throttled:RequestLimitExceeded: injected");
     ck_assert(str_has_prefix(fake_str(vpc, "default_network_acl_id"), "acl-"));
+    ck_assert_str_eq(fake_unknown(vpc, "main_route_table_id"),
+                     "access_denied:ec2:DescribeRouteTables");
+    ck_assert_ptr_null(fake_attr(vpc, "default_route_table_id"));
 
     lt = fake_by_attr(o.res, "aws_launch_template", "name", "plumb-lt");
     ck_assert_int_eq(fake_int(lt, "latest_version"), 2);
@@ -737,7 +763,7 @@ START_TEST(registered)
         size_t n = 0;
         while (collect_ec2_def.iam_actions[n])
             n++;
-        ck_assert_int_eq((int)n, 14);
+        ck_assert_int_eq((int)n, 15);
     }
 }
 END_TEST

@@ -4,7 +4,7 @@
 
 #include "collect_elb.h"
 #include "collect_kit.h"
-#include "fakeaws.h"
+#include "netfake.h"
 
 static const char *const elb_ops[] = {
     "DescribeLoadBalancers", "DescribeLoadBalancerAttributes", "DescribeListeners",

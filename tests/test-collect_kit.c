@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "collect_kit.h"
-#include "fakeaws.h"
+#include "netfake.h"
 
 static void assert_json(const json_t *got, const char *want_text)
 {

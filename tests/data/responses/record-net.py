@@ -21,7 +21,7 @@ ResponseMetadata is dropped.
 Where moto has no implementation (EC2 GetEbsDefaultKmsKeyId and
 GetInstanceMetadataDefaults, AppStream) the responses are written from the
 botocore output shapes and the AWS API reference examples; they are listed
-in SOURCES.md and kept in hand-written/ (this script copies them into the
+in SOURCES.md and kept in net-hand-written/ (this script copies them into the
 index).  Run from anywhere with the pyenv python3:
 
     python3 tests/data/responses/record-net.py
@@ -132,7 +132,7 @@ class Recorder:
 
     def copy(self, op, params, hand_written):
         """A response written by hand (moto lacks the operation)."""
-        with open(os.path.join(HERE, "hand-written", hand_written)) as f:
+        with open(os.path.join(HERE, "net-hand-written", hand_written)) as f:
             output = json.load(f)
         self.add(op, params, [output], raw=True)
         return output
@@ -164,6 +164,9 @@ def record_ec2(session):
     rec.call(ec2, "DescribeVpcs", {"MaxResults": 1000}, "describe_vpcs")
     rec.call(ec2, "DescribeSubnets", {"MaxResults": 1000}, "describe_subnets")
     rec.call(ec2, "DescribeNetworkAcls", {"MaxResults": 1000}, "describe_network_acls")
+    rec.call(ec2, "DescribeRouteTables",
+             {"Filters": [{"Name": "association.main", "Values": ["true"]}], "MaxResults": 100},
+             "describe_route_tables")
     rec.call(ec2, "DescribeFlowLogs", {"MaxResults": 1000}, "describe_flow_logs")
     rec.call(ec2, "GetEbsEncryptionByDefault", {}, "get_ebs_encryption_by_default")
     rec.copy("GetEbsDefaultKmsKeyId", {}, "ec2-GetEbsDefaultKmsKeyId.json")

@@ -1,4 +1,4 @@
-/* A fake AWS for collector unit tests (header-only; each test program
+/* A fake AWS for the unit tests of the "net" collectors (header-only; each
  * includes it once).
  *
  * Responses come from tests/data/responses/<service>/index.json (recorded
@@ -17,8 +17,8 @@
  *
  * It also carries the checks every collector test runs against the type
  * table (fake_check_typemap). */
-#ifndef PLUMB_TESTS_FAKEAWS_H
-#define PLUMB_TESTS_FAKEAWS_H
+#ifndef PLUMB_TESTS_NETFAKE_H
+#define PLUMB_TESTS_NETFAKE_H
 
 #include <errno.h>
 #include <stdio.h>
