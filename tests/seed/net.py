@@ -10,8 +10,10 @@ Usage: net.py seed | change | delete | restricted-user
                    "env" of the VPC "plumb-net" becomes "staging"
   delete           delete the unattached volume tagged Name=plumb-spare
   restricted-user  create the IAM user "plumb-net-ro" whose policy allows
-                   the EC2 describe calls but not the Auto Scaling ones,
-                   and print its access key as JSON
+                   the reads but denies ec2:DescribeVolumes,
+                   autoscaling:DescribeLaunchConfigurations and
+                   elasticloadbalancing:DescribeListeners, and print its
+                   access key as JSON
 
 The estate is also what tests/data/responses/record-net.py records for the
 unit tests (it imports build()), so both see the same shapes.  boto3 takes
@@ -357,11 +359,20 @@ def delete(session):
     return {"volume": vols[0]["VolumeId"]}
 
 
+# Reads allowed, except one listing per collector: exactly the types that
+# listing delivers must become unknown.
 RESTRICTED_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
-        {"Effect": "Allow", "Action": ["ec2:Describe*", "ec2:Get*"], "Resource": "*"},
-        {"Effect": "Deny", "Action": ["autoscaling:*"], "Resource": "*"},
+        {"Effect": "Allow",
+         "Action": ["ec2:Describe*", "ec2:Get*", "autoscaling:Describe*",
+                    "elasticloadbalancing:Describe*", "apigateway:GET", "cloudfront:Get*",
+                    "cloudfront:List*", "sts:GetCallerIdentity"],
+         "Resource": "*"},
+        {"Effect": "Deny",
+         "Action": ["ec2:DescribeVolumes", "autoscaling:DescribeLaunchConfigurations",
+                    "elasticloadbalancing:DescribeListeners"],
+         "Resource": "*"},
     ],
 }
 
