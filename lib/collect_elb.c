@@ -683,7 +683,8 @@ static int cmp_pending(const void *a, const void *b)
 static int queue_tags(struct ck *ck, struct elb_state *s)
 {
     size_t i = 0;
-    qsort(s->res, s->n_res, sizeof(*s->res), cmp_pending);
+    if (s->n_res > 1)
+        qsort(s->res, s->n_res, sizeof(*s->res), cmp_pending);
     s->tags = calloc(s->n_res / TAG_BATCH + 2, sizeof(*s->tags));
     if (!s->tags)
         return -ENOMEM;
