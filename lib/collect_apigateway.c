@@ -560,7 +560,7 @@ static const char *const apigw_types[] = {
 /* API Gateway authorises reads of both APIs with one action on paths. */
 static const char *const apigw_iam_actions[] = { "apigateway:GET", NULL };
 
-const struct collector_def collect_apigateway_def = {
+const struct collector_def collect_apigateway = {
     .name = "apigateway",
     .service = "apigateway",
     .extra_types = apigw_types,

@@ -13,6 +13,6 @@
 
 #include "collect.h"
 
-extern const struct collector_def collect_apigateway_def;
+extern const struct collector_def collect_apigateway;
 
 #endif

@@ -122,7 +122,7 @@ static const char *const appstream_iam_actions[] = {
     NULL,
 };
 
-const struct collector_def collect_appstream_def = {
+const struct collector_def collect_appstream = {
     .name = "appstream",
     .service = "appstream",
     .lists = appstream_lists,

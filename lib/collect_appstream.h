@@ -9,6 +9,6 @@
 
 #include "collect.h"
 
-extern const struct collector_def collect_appstream_def;
+extern const struct collector_def collect_appstream;
 
 #endif

@@ -359,7 +359,7 @@ static const char *const asg_iam_actions[] = {
     NULL,
 };
 
-const struct collector_def collect_autoscaling_def = {
+const struct collector_def collect_autoscaling = {
     .name = "autoscaling",
     .service = "autoscaling",
     .lists = asg_lists,

@@ -11,6 +11,6 @@
 
 #include "collect.h"
 
-extern const struct collector_def collect_autoscaling_def;
+extern const struct collector_def collect_autoscaling;
 
 #endif

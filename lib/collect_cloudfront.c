@@ -249,7 +249,7 @@ static const char *const cloudfront_iam_actions[] = {
     NULL,
 };
 
-const struct collector_def collect_cloudfront_def = {
+const struct collector_def collect_cloudfront = {
     .name = "cloudfront",
     .service = "cloudfront",
     .global = true,

@@ -14,6 +14,6 @@
 
 #include "collect.h"
 
-extern const struct collector_def collect_cloudfront_def;
+extern const struct collector_def collect_cloudfront;
 
 #endif

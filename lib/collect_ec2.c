@@ -1313,7 +1313,7 @@ static const char *const ec2_iam_actions[] = {
     NULL,
 };
 
-const struct collector_def collect_ec2_def = {
+const struct collector_def collect_ec2 = {
     .name = "ec2",
     .service = "ec2",
     .lists = ec2_lists,

@@ -28,6 +28,6 @@
 
 #include "collect.h"
 
-extern const struct collector_def collect_ec2_def;
+extern const struct collector_def collect_ec2;
 
 #endif

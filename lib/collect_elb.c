@@ -845,7 +845,7 @@ static const char *const elb_iam_actions[] = {
     NULL,
 };
 
-const struct collector_def collect_elb_def = {
+const struct collector_def collect_elb = {
     .name = "elb",
     .service = "elbv2",
     .extra_types = elb_types,

@@ -18,6 +18,6 @@
 
 #include "collect.h"
 
-extern const struct collector_def collect_elb_def;
+extern const struct collector_def collect_elb;
 
 #endif

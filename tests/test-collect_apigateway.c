@@ -13,7 +13,7 @@ static void run_apigw(struct fake *f, const struct fake_override *overrides, str
     fake_init(f, overrides);
     fake_load(f, "apigateway");
     fake_load(f, "apigatewayv2");
-    fake_collect(f, &collect_apigateway_def, o);
+    fake_collect(f, &collect_apigateway, o);
 }
 
 static void done(struct fake *f, struct fake_run *o)
@@ -168,7 +168,7 @@ START_TEST(stages_fail)
             }
     }
     f.overrides = v2;
-    fake_collect(&f, &collect_apigateway_def, &o);
+    fake_collect(&f, &collect_apigateway, &o);
 
     ck_assert_int_eq(fake_scope(o.res, "aws_api_gateway_rest_api")->status, COLLECT_OK);
     ck_assert_int_eq(fake_count(o.res, "aws_api_gateway_rest_api"), 1);
@@ -307,9 +307,9 @@ END_TEST
 
 START_TEST(registered)
 {
-    ck_assert_ptr_eq(collector_find("apigateway"), &collect_apigateway_def);
-    ck_assert_str_eq(collect_apigateway_def.iam_actions[0], "apigateway:GET");
-    ck_assert_ptr_null(collect_apigateway_def.iam_actions[1]);
+    ck_assert_ptr_eq(collector_find("apigateway"), &collect_apigateway);
+    ck_assert_str_eq(collect_apigateway.iam_actions[0], "apigateway:GET");
+    ck_assert_ptr_null(collect_apigateway.iam_actions[1]);
 }
 END_TEST
 

@@ -14,7 +14,7 @@ static void run_appstream(struct fake *f, const struct fake_override *overrides,
 {
     fake_init(f, overrides);
     fake_load(f, "appstream");
-    fake_collect(f, &collect_appstream_def, o);
+    fake_collect(f, &collect_appstream, o);
 }
 
 static void done(struct fake *f, struct fake_run *o)
@@ -141,10 +141,10 @@ END_TEST
 
 START_TEST(registered)
 {
-    ck_assert_ptr_eq(collector_find("appstream"), &collect_appstream_def);
-    ck_assert_str_eq(collect_appstream_def.iam_actions[0], "appstream:DescribeFleets");
-    ck_assert_str_eq(collect_appstream_def.iam_actions[1], "appstream:ListTagsForResource");
-    ck_assert_ptr_null(collect_appstream_def.iam_actions[2]);
+    ck_assert_ptr_eq(collector_find("appstream"), &collect_appstream);
+    ck_assert_str_eq(collect_appstream.iam_actions[0], "appstream:DescribeFleets");
+    ck_assert_str_eq(collect_appstream.iam_actions[1], "appstream:ListTagsForResource");
+    ck_assert_ptr_null(collect_appstream.iam_actions[2]);
 }
 END_TEST
 

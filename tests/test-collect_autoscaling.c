@@ -17,7 +17,7 @@ static void run_asg(struct fake *f, const struct fake_override *overrides, struc
 {
     fake_init(f, overrides);
     fake_load(f, "autoscaling");
-    fake_collect(f, &collect_autoscaling_def, o);
+    fake_collect(f, &collect_autoscaling, o);
 }
 
 static void done(struct fake *f, struct fake_run *o)
@@ -228,13 +228,12 @@ END_TEST
 
 START_TEST(registered)
 {
-    ck_assert_ptr_eq(collector_find("autoscaling"), &collect_autoscaling_def);
-    ck_assert_str_eq(collect_autoscaling_def.iam_actions[0],
-                     "autoscaling:DescribeAutoScalingGroups");
-    ck_assert_str_eq(collect_autoscaling_def.iam_actions[1],
+    ck_assert_ptr_eq(collector_find("autoscaling"), &collect_autoscaling);
+    ck_assert_str_eq(collect_autoscaling.iam_actions[0], "autoscaling:DescribeAutoScalingGroups");
+    ck_assert_str_eq(collect_autoscaling.iam_actions[1],
                      "autoscaling:DescribeLaunchConfigurations");
-    ck_assert_str_eq(collect_autoscaling_def.iam_actions[2], "ec2:DescribeImages");
-    ck_assert_ptr_null(collect_autoscaling_def.iam_actions[3]);
+    ck_assert_str_eq(collect_autoscaling.iam_actions[2], "ec2:DescribeImages");
+    ck_assert_ptr_null(collect_autoscaling.iam_actions[3]);
 }
 END_TEST
 

@@ -14,7 +14,7 @@ static void run_cf(struct fake *f, const struct fake_override *overrides, struct
     fake_init(f, overrides);
     fake_load(f, "cloudfront");
     /* A global collector runs in the partition's home region. */
-    fake_collect_in(f, &collect_cloudfront_def, "us-east-1", NULL, 2, o);
+    fake_collect_in(f, &collect_cloudfront, "us-east-1", NULL, 2, o);
 }
 
 static void done(struct fake *f, struct fake_run *o)
@@ -223,17 +223,17 @@ END_TEST
 
 START_TEST(registered)
 {
-    ck_assert_ptr_eq(collector_find("cloudfront"), &collect_cloudfront_def);
-    ck_assert(collect_cloudfront_def.global);
+    ck_assert_ptr_eq(collector_find("cloudfront"), &collect_cloudfront);
+    ck_assert(collect_cloudfront.global);
     for (size_t i = 0; cf_ops[i]; i++) {
         char *a = str_printf("cloudfront:%s", cf_ops[i]);
         bool found = false;
-        for (size_t k = 0; collect_cloudfront_def.iam_actions[k]; k++)
-            found = found || str_eq(a, collect_cloudfront_def.iam_actions[k]);
+        for (size_t k = 0; collect_cloudfront.iam_actions[k]; k++)
+            found = found || str_eq(a, collect_cloudfront.iam_actions[k]);
         ck_assert_msg(found, "%s", a);
         free(a);
     }
-    ck_assert_ptr_null(collect_cloudfront_def.iam_actions[3]);
+    ck_assert_ptr_null(collect_cloudfront.iam_actions[3]);
 }
 END_TEST
 

@@ -47,7 +47,7 @@ static void run_ec2(struct fake *f, const struct fake_override *overrides, struc
 {
     fake_init(f, overrides);
     fake_load(f, "ec2");
-    fake_collect(f, &collect_ec2_def, o);
+    fake_collect(f, &collect_ec2, o);
 }
 
 static void done(struct fake *f, struct fake_run *o)
@@ -749,19 +749,19 @@ END_TEST
 
 START_TEST(registered)
 {
-    ck_assert_ptr_eq(collector_find("ec2"), &collect_ec2_def);
+    ck_assert_ptr_eq(collector_find("ec2"), &collect_ec2);
     /* The documented policy is exactly the operations called. */
     for (size_t i = 0; ec2_ops[i]; i++) {
         char *action = str_printf("ec2:%s", ec2_ops[i]);
         bool found = false;
-        for (size_t k = 0; collect_ec2_def.iam_actions[k]; k++)
-            found = found || str_eq(collect_ec2_def.iam_actions[k], action);
+        for (size_t k = 0; collect_ec2.iam_actions[k]; k++)
+            found = found || str_eq(collect_ec2.iam_actions[k], action);
         ck_assert_msg(found, "%s missing from iam_actions", action);
         free(action);
     }
     {
         size_t n = 0;
-        while (collect_ec2_def.iam_actions[n])
+        while (collect_ec2.iam_actions[n])
             n++;
         ck_assert_int_eq((int)n, 15);
     }

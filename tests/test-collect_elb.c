@@ -16,7 +16,7 @@ static void run_elb(struct fake *f, const struct fake_override *overrides, struc
     fake_init(f, overrides);
     fake_load(f, "elbv2");
     fake_load(f, "elb");
-    fake_collect(f, &collect_elb_def, o);
+    fake_collect(f, &collect_elb, o);
 }
 
 static void done(struct fake *f, struct fake_run *o)
@@ -372,9 +372,9 @@ END_TEST
 START_TEST(registered)
 {
     size_t n = 0;
-    ck_assert_ptr_eq(collector_find("elb"), &collect_elb_def);
-    for (; collect_elb_def.iam_actions[n]; n++)
-        ck_assert(str_has_prefix(collect_elb_def.iam_actions[n], "elasticloadbalancing:"));
+    ck_assert_ptr_eq(collector_find("elb"), &collect_elb);
+    for (; collect_elb.iam_actions[n]; n++)
+        ck_assert(str_has_prefix(collect_elb.iam_actions[n], "elasticloadbalancing:"));
     ck_assert_int_eq((int)n, 5);
 }
 END_TEST
