@@ -408,6 +408,45 @@ START_TEST(queue_empty)
 }
 END_TEST
 
+/* Cancelled while calls are in flight: they end as cancelled, the idle
+ * callback still runs once the queue drains, and the run finishes. */
+START_TEST(queue_cancelled)
+{
+    struct fake f;
+    struct widget_state st;
+    struct fake_run o = { 0 };
+    struct collect_transport t;
+    struct collect_options opts = { .partition = "aws",
+                                    .account = "123456789012",
+                                    .region = "eu-central-1",
+                                    .max_in_flight = 2,
+                                    .now_ms = 1 };
+    struct collect_run *run = NULL;
+    struct perr err = { 0 };
+    memset(&st, 0, sizeof(st));
+    g_state = &st;
+    fake_init(&f, widget_replies);
+    t = (struct collect_transport){ fake_call, &f };
+    opts.transport = &t;
+    ck_assert_int_eq(collect_start(&widget_def, &opts, fake_on_done, &o, &run, &err), 0);
+    collect_cancel(run);
+    uv_run(&f.loop, UV_RUN_DEFAULT);
+    ck_assert(o.done);
+    /* Only the first two calls were ever issued. */
+    ck_assert_int_eq((int)json_array_size(f.log), 2);
+    ck_assert(!ck_slot_ok(&st.many));
+    ck_assert_int_eq(st.many.status, COLLECT_ERROR);
+    ck_assert_str_eq(st.many.detail, "cancelled");
+    ck_assert_int_eq(fake_scope(o.res, "widget")->status, COLLECT_ERROR);
+    ck_assert_str_eq(fake_scope(o.res, "widget")->detail, "cancelled");
+    ck_slot_clear(&st.many);
+    ck_slot_clear(&st.pair);
+    ck_slot_clear(&st.lone);
+    fake_run_free(&o);
+    fake_close(&f);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("collect_kit");
@@ -419,6 +458,7 @@ static Suite *suite(void)
     tcase_add_test(tc, error_details);
     tcase_add_test(tc, queue_phases_slots);
     tcase_add_test(tc, queue_empty);
+    tcase_add_test(tc, queue_cancelled);
     suite_add_tcase(s, tc);
     return s;
 }
