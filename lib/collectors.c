@@ -3,10 +3,16 @@
 #include "collect_accessanalyzer.h"
 #include "collect_account.h"
 #include "collect_acm.h"
+#include "collect_apigateway.h"
+#include "collect_appstream.h"
 #include "collect_appsync.h"
 #include "collect_athena.h"
+#include "collect_autoscaling.h"
 #include "collect_backup.h"
 #include "collect_bedrock.h"
+#include "collect_cloudfront.h"
+#include "collect_ec2.h"
+#include "collect_elb.h"
 #include "collect_events.h"
 #include "collect_rds.h"
 #include "collect_securityhub.h"
@@ -14,11 +20,28 @@
 
 #include "util.h"
 
+/* clang-format off */
 const struct collector_def *const collector_registry[] = {
-    &collect_rds,    &collect_backup,  &collect_acm,          &collect_account,
-    &collect_athena, &collect_bedrock, &collect_securityhub,  &collect_accessanalyzer,
-    &collect_events, &collect_appsync, &collect_ssmincidents, NULL,
+    &collect_ec2,
+    &collect_autoscaling,
+    &collect_elb,
+    &collect_apigateway,
+    &collect_cloudfront,
+    &collect_appstream,
+    &collect_rds,
+    &collect_backup,
+    &collect_acm,
+    &collect_account,
+    &collect_athena,
+    &collect_bedrock,
+    &collect_securityhub,
+    &collect_accessanalyzer,
+    &collect_events,
+    &collect_appsync,
+    &collect_ssmincidents,
+    NULL,
 };
+/* clang-format on */
 
 const struct collector_def *collector_find(const char *name)
 {
