@@ -328,7 +328,7 @@ int awsjson_parse_output(const struct awsmodel *m, const struct awsop *op,
     if (m->protocol == AWS_PROTOCOL_REST_JSON) {
         r = awsmodel_rest_metadata(resp, out);
         if (r >= 0 && s)
-            r = awsmodel_parse_http_bindings(s, resp, false, out, err);
+            r = awsmodel_parse_http_bindings(s, resp, 0, out, err);
         if (r >= 0 && s)
             r = rest_payload(s, resp, max_bytes, out, err);
         if (r < 0)
@@ -372,7 +372,7 @@ int awsjson_parse_error_shape(const struct awsmodel *m, const struct awsshape *s
     if (!out)
         return -ENOMEM;
     if (m->protocol == AWS_PROTOCOL_REST_JSON) {
-        r = awsmodel_parse_http_bindings(shape, resp, false, out, err);
+        r = awsmodel_parse_http_bindings(shape, resp, 0, out, err);
         if (r >= 0)
             r = rest_payload(shape, resp, max_bytes, out, err);
         if (r < 0)

@@ -1055,8 +1055,10 @@ fail:
 }
 
 int awsmodel_parse_http_bindings(const struct awsshape *shape, const struct awsresponse *resp,
-                                 bool strict_bool, json_t *out, struct perr *err)
+                                 unsigned flags, json_t *out, struct perr *err)
 {
+    bool strict_bool = flags & AWS_BIND_STRICT_BOOL;
+
     for (size_t i = 0; shape && i < shape->n_members; i++) {
         const struct awsmember *mem = &shape->members[i];
         const struct awsref *ref = &mem->ref;
@@ -1076,6 +1078,14 @@ int awsmodel_parse_http_bindings(const struct awsshape *shape, const struct awsr
             if (!hv)
                 continue;
             snprintf(what, sizeof(what), "header %s (member %s)", hname, mem->name);
+            if ((flags & AWS_BIND_S3_EXPIRES) && str_eq(ref->shape->name, "Expires") &&
+                str_eq(ref->location_name, "Expires")) {
+                int64_t ms;
+                if (json_object_set_new(out, "ExpiresString", json_string(hv)) < 0)
+                    return perr_set(err, -EBADMSG, "%s: not valid UTF-8", what);
+                if (aws_ts_parse(hv, &ms) < 0)
+                    continue;
+            }
             if (ref->shape->type == AWS_SHAPE_LIST)
                 r = header_list(ref, hv, strict_bool, what, &v, err);
             else

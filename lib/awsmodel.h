@@ -248,9 +248,15 @@ void aws_ts_format_wire(int64_t ms, enum awstsformat f, char buf[AWS_TS_BUFSZ]);
 int awsmodel_scalar_from_text(const struct awsref *ref, const char *text, bool strict_bool,
                               const char *what, json_t **ret, struct perr *err);
 /* Rest protocols: set in `out` the members of `shape` bound to response
- * headers ("header", "headers") and to the status code. */
+ * headers ("header", "headers") and to the status code.  Flags:
+ * AWS_BIND_STRICT_BOOL for the XML rule above; AWS_BIND_S3_EXPIRES for
+ * botocore's S3 handle_expires_header: a member "Expires" bound to the
+ * Expires header also yields "ExpiresString" (the raw header), and an
+ * Expires header that is no timestamp is left out instead of failing. */
+#define AWS_BIND_STRICT_BOOL 1u
+#define AWS_BIND_S3_EXPIRES  2u
 int awsmodel_parse_http_bindings(const struct awsshape *shape, const struct awsresponse *resp,
-                                 bool strict_bool, json_t *out, struct perr *err);
+                                 unsigned flags, json_t *out, struct perr *err);
 /* Rest protocols: add "ResponseMetadata" {"RequestId", and "HostId" for
  * S3} to out from the x-amzn-requestid or x-amz-request-id and x-amz-id-2
  * headers (botocore's _populate_response_metadata); nothing when the

@@ -688,6 +688,11 @@ static bool blank(const char *s, size_t len)
     return true;
 }
 
+static unsigned xml_bind_flags(const struct awsmodel *m)
+{
+    return AWS_BIND_STRICT_BOOL | (str_eq(m->service_id, "S3") ? AWS_BIND_S3_EXPIRES : 0);
+}
+
 static int check_eventstream(const struct awsshape *s, struct perr *err)
 {
     for (size_t i = 0; s && i < s->n_members; i++)
@@ -715,7 +720,7 @@ int awsxml_parse_output(const struct awsmodel *m, const struct awsop *op,
             return -ENOMEM;
         r = awsmodel_rest_metadata(resp, out);
         if (r >= 0 && s)
-            r = awsmodel_parse_http_bindings(s, resp, true, out, err);
+            r = awsmodel_parse_http_bindings(s, resp, xml_bind_flags(m), out, err);
         if (r >= 0 && s)
             r = rest_payload(&x, s, resp, lim, out);
         if (r >= 0 && str_eq(m->service_id, "S3") && str_eq(op->name, "GetBucketLocation"))
@@ -778,7 +783,7 @@ int awsxml_parse_error_shape(const struct awsmodel *m, const struct awsshape *sh
     if (!out)
         return -ENOMEM;
     if (m->protocol == AWS_PROTOCOL_REST_XML) {
-        r = awsmodel_parse_http_bindings(shape, resp, true, out, err);
+        r = awsmodel_parse_http_bindings(shape, resp, xml_bind_flags(m), out, err);
         if (r >= 0)
             r = rest_payload(&x, shape, resp, lim, out);
         if (r < 0)

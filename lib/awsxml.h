@@ -20,11 +20,14 @@
  * rest-xml: the x-amzn-requestid or x-amz-request-id header, plus
  * "HostId" from x-amz-id-2).
  *
- * Two botocore customisations are built in because plumb calls these
+ * Three botocore customisations are built in because plumb calls these
  * operations: S3 GetBucketLocation (the body is a bare
- * <LocationConstraint> element) and IAM policy documents (members of
- * shape "policyDocumentType" are URL-encoded JSON; they are decoded into
- * JSON values, and left as strings if they do not decode).
+ * <LocationConstraint> element), S3's Expires header (GetObject,
+ * HeadObject: the raw value is also "ExpiresString", and a value that is
+ * no date is dropped rather than failing the call) and IAM policy
+ * documents (members of shape "policyDocumentType" are URL-encoded JSON;
+ * they are decoded into JSON values, and left as strings if they do not
+ * decode).
  *
  * Safety: documents are parsed with libxml2 without network access,
  * without entity substitution, without loading or accepting any DTD (a

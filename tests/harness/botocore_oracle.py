@@ -20,7 +20,8 @@ Usage:
       serializer for the service's protocol, without validation.
 
   botocore_oracle.py parse CASES.json
-      cases.json is a list of {"service", "operation", "path", "status"}.
+      cases.json is a list of {"service", "operation", "path" or "body",
+      "status", "headers"}.
       Prints a JSON list with, for each, botocore's parse of that response
       body by its parser for the service's protocol, with timestamps left
       as the text the service sent and blobs as their base64 text (plumb's
@@ -111,18 +112,31 @@ def serialize(cases):
 
 def parse(cases):
     from botocore import parsers
-    from botocore.handlers import json_decode_policies, parse_get_bucket_location
+    from botocore.awsrequest import HeadersDict
+    from botocore.handlers import (
+        handle_expires_header,
+        json_decode_policies,
+        parse_get_bucket_location,
+    )
     session = botocore.session.get_session()
     out = []
     for case in cases:
         model = session.get_service_model(case["service"])
         op = model.operation_model(case["operation"])
-        with open(case["path"], "rb") as f:
-            body = f.read()
+        if "path" in case:
+            with open(case["path"], "rb") as f:
+                body = f.read()
+        else:
+            body = case.get("body", "").encode("utf-8")
         parser = parsers.create_parser(model.resolved_protocol)
         parser = type(parser)(timestamp_parser=lambda x: x, blob_parser=lambda x: x)
-        response = {"body": body, "status_code": case.get("status", 200), "headers": {}}
+        response = {"body": body, "status_code": case.get("status", 200),
+                    "headers": HeadersDict(case.get("headers", {}))}
+        customized = {}
+        if case["service"] == "s3":
+            handle_expires_header(op, response, customized)
         parsed = parser.parse(response, op.output_shape)
+        parsed.update(customized)
         if case["service"] == "iam":
             json_decode_policies(parsed, op)
         if case["service"] == "s3" and case["operation"] == "GetBucketLocation":
