@@ -1,9 +1,11 @@
 /* The registry of collectors: one line per lib/collect_<service>.c. */
 #include "collect.h"
+#include "collect_logs.h"
 
 #include "util.h"
 
 const struct collector_def *const collector_registry[] = {
+    &collect_logs_def,
     NULL,
 };
 
