@@ -1,11 +1,13 @@
 /* The registry of collectors: one line per lib/collect_<service>.c. */
 #include "collect.h"
+#include "collect_configsvc.h"
 #include "collect_guardduty.h"
 #include "collect_logs.h"
 
 #include "util.h"
 
 const struct collector_def *const collector_registry[] = {
+    &collect_configsvc_def,
     &collect_guardduty_def,
     &collect_logs_def,
     NULL,
