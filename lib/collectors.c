@@ -2,15 +2,13 @@
 #include "collect.h"
 #include "collect_configsvc.h"
 #include "collect_guardduty.h"
+#include "collect_kms.h"
 #include "collect_logs.h"
 
 #include "util.h"
 
 const struct collector_def *const collector_registry[] = {
-    &collect_configsvc_def,
-    &collect_guardduty_def,
-    &collect_logs_def,
-    NULL,
+    &collect_configsvc_def, &collect_guardduty_def, &collect_kms_def, &collect_logs_def, NULL,
 };
 
 const struct collector_def *collector_find(const char *name)
