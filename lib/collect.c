@@ -70,7 +70,7 @@ enum collect_status collect_status_of(const struct aws_error *err)
     }
 }
 
-static char *error_detail(int result, const struct aws_error *err)
+char *collect_error_detail(int result, const struct aws_error *err)
 {
     if (err && err->kind == AWS_ERR_ACCESS_DENIED && err->iam_action)
         return strdup(err->iam_action);
@@ -362,7 +362,7 @@ static void call_done(int result, const struct aws_error *err, void *ud)
     run->depth++;
     if (pc->list) {
         if (result < 0) {
-            detail = error_detail(result, err);
+            detail = collect_error_detail(result, err);
             set_type_status(run, pc->list->type, collect_status_of(err), detail);
             for (const struct collect_detail *d = pc->list->details; d && d->operation; d++)
                 if (d->child_type)
@@ -381,7 +381,7 @@ static void call_done(int result, const struct aws_error *err, void *ud)
         } else if (err && code_in(err->code, pc->job.detail->absent_codes)) {
             apply_detail(run, &pc->job, NULL);
         } else {
-            detail = error_detail(result, err);
+            detail = collect_error_detail(result, err);
             detail_failed(run, &pc->job,
                           result == -ECANCELED ? COLLECT_ERROR : collect_status_of(err), detail);
         }

@@ -196,5 +196,9 @@ json_t *collect_tags_from_list(const json_t *list);
 json_t *collect_items(const json_t *output, const char *path);
 /* Translate an AWS error into the collection status it means. */
 enum collect_status collect_status_of(const struct aws_error *err);
+/* The detail the framework records with a failed read (malloc'd, NULL on
+ * -ENOMEM): the IAM action of an access denial, else "Code: message", else
+ * strerror(-result).  For custom code reporting its own scopes. */
+char *collect_error_detail(int result, const struct aws_error *err);
 
 #endif

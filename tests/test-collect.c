@@ -616,6 +616,31 @@ START_TEST(custom_done_inside_callback)
 }
 END_TEST
 
+START_TEST(error_details)
+{
+    struct aws_error denied = { .kind = AWS_ERR_ACCESS_DENIED,
+                                .code = "AccessDenied",
+                                .message = "no",
+                                .iam_action = "s3:GetBucketPolicy" };
+    struct aws_error denied_no_action = { .kind = AWS_ERR_ACCESS_DENIED, .code = "AccessDenied" };
+    struct aws_error throttled = { .kind = AWS_ERR_THROTTLED,
+                                   .code = "Throttling",
+                                   .message = "Rate exceeded" };
+    char *d = collect_error_detail(-EIO, &denied);
+    ck_assert_str_eq(d, "s3:GetBucketPolicy");
+    free(d);
+    d = collect_error_detail(-EIO, &denied_no_action);
+    ck_assert_str_eq(d, "AccessDenied");
+    free(d);
+    d = collect_error_detail(-EIO, &throttled);
+    ck_assert_str_eq(d, "Throttling: Rate exceeded");
+    free(d);
+    d = collect_error_detail(-ETIMEDOUT, NULL);
+    ck_assert_str_eq(d, strerror(ETIMEDOUT));
+    free(d);
+}
+END_TEST
+
 START_TEST(items_paths)
 {
     json_t *out = json_loads("{\"Reservations\":[{\"Instances\":[{\"Id\":1},{\"Id\":2}]},"
@@ -642,6 +667,7 @@ static Suite *suite(void)
     tcase_add_test(tc, denied_list_is_unknown);
     tcase_add_test(tc, global_list_of_regional_items);
     tcase_add_test(tc, items_paths);
+    tcase_add_test(tc, error_details);
     tcase_add_test(tc, gate_moves_later_details);
     tcase_add_test(tc, cancel_with_gate_pending);
     tcase_add_test(tc, custom_done_inside_callback);
