@@ -4,12 +4,21 @@
 #include "collect_guardduty.h"
 #include "collect_kms.h"
 #include "collect_logs.h"
+#include "collect_s3.h"
 
 #include "util.h"
 
+/* One line each, so that collectors land without touching each other. */
+/* clang-format off */
 const struct collector_def *const collector_registry[] = {
-    &collect_configsvc_def, &collect_guardduty_def, &collect_kms_def, &collect_logs_def, NULL,
+    &collect_configsvc_def,
+    &collect_guardduty_def,
+    &collect_kms_def,
+    &collect_logs_def,
+    &collect_s3_def,
+    NULL,
 };
+/* clang-format on */
 
 const struct collector_def *collector_find(const char *name)
 {
