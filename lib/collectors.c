@@ -1,5 +1,6 @@
 /* The registry of collectors: one line per lib/collect_<service>.c. */
 #include "collect.h"
+#include "collect_cloudtrail.h"
 #include "collect_configsvc.h"
 #include "collect_guardduty.h"
 #include "collect_kms.h"
@@ -11,6 +12,7 @@
 /* One line each, so that collectors land without touching each other. */
 /* clang-format off */
 const struct collector_def *const collector_registry[] = {
+    &collect_cloudtrail_def,
     &collect_configsvc_def,
     &collect_guardduty_def,
     &collect_kms_def,

@@ -283,7 +283,7 @@ void fakeaws_collect(struct fakeaws *f, const struct collector_def *def, const c
     struct collect_transport t = fakeaws_transport(f);
     struct collect_options opts = { .transport = &t,
                                     .partition = "aws",
-                                    .account = "123456789012",
+                                    .account = f->account ? f->account : "123456789012",
                                     .region = region,
                                     .regions = regions,
                                     .max_in_flight = 3,

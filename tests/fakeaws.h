@@ -59,6 +59,7 @@ struct fakeaws {
     struct fakeaws_call *calls;
     size_t n_calls;
     size_t n_unmatched;
+    const char *account; /* the account collected; NULL = 123456789012 */
 };
 
 /* Set up (the loop included); fakeaws_free() tears down. */
