@@ -3,6 +3,7 @@
 #include "collect_cloudtrail.h"
 #include "collect_configsvc.h"
 #include "collect_guardduty.h"
+#include "collect_iam.h"
 #include "collect_kms.h"
 #include "collect_logs.h"
 #include "collect_s3.h"
@@ -15,6 +16,7 @@ const struct collector_def *const collector_registry[] = {
     &collect_cloudtrail_def,
     &collect_configsvc_def,
     &collect_guardduty_def,
+    &collect_iam_def,
     &collect_kms_def,
     &collect_logs_def,
     &collect_s3_def,

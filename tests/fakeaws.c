@@ -13,6 +13,7 @@
 struct fakeaws_pending {
     struct fakeaws_pending *next;
     struct fakeaws *f;
+    size_t call; /* index into f->calls */
     const struct fakeaws_rule *rule;
     aws_page_cb page_cb;
     aws_done_cb done_cb;
@@ -151,6 +152,7 @@ static void serve(uv_idle_t *h)
     f->head = c->next;
     if (!f->head)
         f->tail = NULL;
+    f->calls[c->call].served = ++f->clock;
     if (c->rule->error_code) {
         struct aws_error e = { .kind = c->rule->kind,
                                .http_status = c->rule->kind == AWS_ERR_THROTTLED ? 429 : 400,
@@ -186,6 +188,8 @@ static int fake_call(void *t, const struct aws_request *req, aws_page_cb page_cb
     call->region = strdup(req->region ? req->region : "");
     call->params = req->params ? json_deep_copy(req->params) : json_object();
     call->matched = false;
+    call->issued = ++f->clock;
+    call->served = 0;
     for (size_t i = 0; f->rules[i].operation; i++) {
         const struct fakeaws_rule *r = &f->rules[i];
         struct fakeaws_pending *p;
@@ -200,6 +204,7 @@ static int fake_call(void *t, const struct aws_request *req, aws_page_cb page_cb
         p = calloc(1, sizeof(*p));
         ck_assert_ptr_nonnull(p);
         p->f = f;
+        p->call = f->n_calls - 1;
         p->rule = r;
         p->page_cb = page_cb;
         p->done_cb = done_cb;
@@ -213,6 +218,7 @@ static int fake_call(void *t, const struct aws_request *req, aws_page_cb page_cb
         return 0;
     }
     f->n_unmatched++;
+    call->served = call->issued; /* refused at once */
     return perr_set(err, -ENOENT, "no fake reply for %s %s", req->service, req->operation);
 }
 
@@ -266,6 +272,34 @@ const struct fakeaws_call *fakeaws_find(const struct fakeaws *f, const char *ope
         if (str_eq(f->calls[i].operation, operation) && param_matches(f->calls[i].params, match))
             return &f->calls[i];
     return NULL;
+}
+
+static bool op_in(const char *op, const char *const *ops)
+{
+    for (size_t i = 0; ops[i]; i++)
+        if (str_eq(op, ops[i]))
+            return true;
+    return false;
+}
+
+size_t fakeaws_max_in_flight(const struct fakeaws *f, const char *const *operations)
+{
+    size_t max = 0;
+    /* At each call's start, count the calls of the set started and not yet
+     * answered. */
+    for (size_t i = 0; i < f->n_calls; i++) {
+        size_t n = 0;
+        if (!op_in(f->calls[i].operation, operations))
+            continue;
+        for (size_t j = 0; j < f->n_calls; j++)
+            if (op_in(f->calls[j].operation, operations) &&
+                f->calls[j].issued <= f->calls[i].issued &&
+                (f->calls[j].served == 0 || f->calls[j].served > f->calls[i].issued))
+                n++;
+        if (n > max)
+            max = n;
+    }
+    return max;
 }
 
 /* ---- running a collector ---- */

@@ -46,6 +46,8 @@ struct fakeaws_call {
     char *region;
     json_t *params; /* a copy, {} when the request had none */
     bool matched;
+    /* When it was made and answered, on one clock of events. */
+    unsigned long issued, served;
 };
 
 struct fakeaws_pending;
@@ -59,6 +61,7 @@ struct fakeaws {
     struct fakeaws_call *calls;
     size_t n_calls;
     size_t n_unmatched;
+    unsigned long clock;
     const char *account; /* the account collected; NULL = 123456789012 */
 };
 
@@ -74,6 +77,9 @@ json_t *fakeaws_load(const char *spec);
 size_t fakeaws_count(const struct fakeaws *f, const char *operation, const char *match);
 const struct fakeaws_call *fakeaws_find(const struct fakeaws *f, const char *operation,
                                         const char *match);
+
+/* The most calls of these operations that were ever in flight at once. */
+size_t fakeaws_max_in_flight(const struct fakeaws *f, const char *const *operations);
 
 /* Run one collector to the end against the rules. */
 struct fakeaws_result {
