@@ -10,6 +10,7 @@
 #include "config.h"
 #include "db.h"
 #include "output.h"
+#include "runtime.h"
 
 /* Documented exit codes (plumb(1)). */
 enum {
@@ -29,6 +30,7 @@ struct cli {
     int64_t since_ms;  /* resolved cut-off, 0 = none */
     struct config *cfg;
     bool cfg_from_file;
+    struct runtime *rt;
 };
 
 /* One subcommand. */
@@ -55,6 +57,9 @@ int cli_common_option(struct cli *cli, int opt, const char *arg);
 /* Load the configuration: the -c file (must exist), else the default file
  * when it exists, else built-in defaults.  Prints errors. */
 int cli_load_config(struct cli *cli);
+/* Load the configuration and build its runtime (catalogue, ...), printing
+ * every problem. */
+int cli_load_runtime(struct cli *cli);
 /* Database path: --db, else the configuration's, else
  * $XDG_STATE_HOME/plumb/plumb.db (~/.local/state/plumb/plumb.db) when
  * there is no configuration file.  malloc'd. */

@@ -94,6 +94,27 @@ int cli_load_config(struct cli *cli)
     return 0;
 }
 
+int cli_load_runtime(struct cli *cli)
+{
+    struct perr err = { 0 };
+    char **errors = NULL;
+    int r;
+    if (cli->rt)
+        return 0;
+    r = cli_load_config(cli);
+    if (r < 0)
+        return r;
+    r = runtime_load(cli->cfg, &cli->rt, &err, &errors);
+    if (r < 0) {
+        for (size_t i = 0; errors && errors[i]; i++)
+            cli_error("%s", errors[i]);
+        if (!errors)
+            cli_error("%s", err.msg);
+        strv_free(errors);
+    }
+    return r;
+}
+
 char *cli_db_path(struct cli *cli)
 {
     const char *xdg, *home;

@@ -10,8 +10,14 @@
 
 const struct cli_command cli_commands[] = {
     { "status", "daemon state, last cycles, open drift and findings, outbox", cmd_status },
+    { "scan", "one full cycle now (--once): collect, compare, evaluate, record", cmd_scan },
     { "resources", "list the live estate as last collected", cmd_resources },
     { "history", "versions of one resource with attribute-level changes", cmd_history },
+    { "controls", "the NIS2/DORA baseline catalogue", cmd_controls },
+    { "findings", "baseline results (FAIL and UNKNOWN by default)", cmd_findings },
+    { "posture", "pass/fail/unknown per NIS2 Art. 21(2) letter and DORA article", cmd_posture },
+    { "export", "findings as OCSF, ASFF (Security Hub) or CSV evidence", cmd_export },
+    { "events", "events raised and their deliveries; requeue dead letters", cmd_events },
     { NULL, NULL, NULL },
 };
 
@@ -97,6 +103,7 @@ int main(int argc, char **argv)
             continue;
         cli.command = c->name;
         r = c->run(&cli, argc - idx, argv + idx);
+        runtime_free(cli.rt);
         config_free(cli.cfg);
         fflush(stdout);
         if (ferror(stdout)) {

@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
-
 int awsjson_read(const char *data, size_t len, size_t max_bytes, json_t **ret, struct perr *err)
 {
     json_error_t jerr;
@@ -259,14 +257,6 @@ static int merge_into(json_t *dst, json_t *src)
     return r;
 }
 
-static int check_eventstream(const struct awsshape *s, struct perr *err)
-{
-    for (size_t i = 0; s && i < s->n_members; i++)
-        if (s->members[i].ref.eventstream)
-            return perr_set(err, -EOPNOTSUPP, "%s: event streams are not supported", s->name);
-    return 0;
-}
-
 static int rest_payload(const struct awsshape *s, const struct awsresponse *resp, size_t max_bytes,
                         json_t *out, struct perr *err)
 {
@@ -276,27 +266,15 @@ static int rest_payload(const struct awsshape *s, const struct awsresponse *resp
     if (s->payload) {
         const struct awsmember *pm = awsshape_member(s, s->payload);
         const struct awsshape *ps = pm->ref.shape;
-        if (ps->type == AWS_SHAPE_STRING) {
-            v = json_stringn(resp->body ? resp->body : "", resp->body_len);
-            if (!v)
-                return perr_set(err, -EBADMSG, "payload %s: body is not valid UTF-8", pm->name);
-        } else if (ps->type == AWS_SHAPE_BLOB) {
-            char *b64 = base64_encode(resp->body ? resp->body : "", resp->body_len);
-            if (!b64)
-                return -ENOMEM;
-            v = json_string(b64);
-            free(b64);
-            if (!v)
-                return -ENOMEM;
-        } else {
-            r = awsjson_read(resp->body, resp->body_len, max_bytes, &body, err);
-            if (r < 0)
-                return r;
-            r = parse_value(&pm->ref, body, pm->name, &v, err);
-            json_decref(body);
-            if (r < 0)
-                return r;
-        }
+        if (ps->type == AWS_SHAPE_STRING || ps->type == AWS_SHAPE_BLOB)
+            return awsmodel_raw_payload(pm, resp, out, err);
+        r = awsjson_read(resp->body, resp->body_len, max_bytes, &body, err);
+        if (r < 0)
+            return r;
+        r = parse_value(&pm->ref, body, pm->name, &v, err);
+        json_decref(body);
+        if (r < 0)
+            return r;
         return json_object_set_new(out, pm->name, v) < 0 ? -ENOMEM : 0;
     }
     r = awsjson_read(resp->body, resp->body_len, max_bytes, &body, err);
@@ -319,7 +297,7 @@ int awsjson_parse_output(const struct awsmodel *m, const struct awsop *op,
 
     if (m->protocol != AWS_PROTOCOL_JSON && m->protocol != AWS_PROTOCOL_REST_JSON)
         return perr_set(err, -EINVAL, "%s is not a JSON protocol", awsprotocol_name(m->protocol));
-    r = check_eventstream(s, err);
+    r = awsmodel_check_no_eventstream(s, err);
     if (r < 0)
         return r;
     out = json_object();

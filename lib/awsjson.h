@@ -35,11 +35,13 @@
  * line and message), -ENOMEM. */
 int awsjson_read(const char *data, size_t len, size_t max_bytes, json_t **ret, struct perr *err);
 
-/* Convert a wire JSON value by the shape ref points at.  *ret is new. */
+/* Convert a wire JSON value by the shape ref points at.  *ret is a new
+ * reference the caller json_decref()s. */
 int awsjson_parse_value(const struct awsref *ref, json_t *wire, json_t **ret, struct perr *err);
 
 /* Parse a successful response to op (m must be a json or rest-json
- * model); max_bytes 0 means the default.  *ret is a new object. */
+ * model); max_bytes 0 means the default.  *ret is a new object the caller
+ * json_decref()s. */
 int awsjson_parse_output(const struct awsmodel *m, const struct awsop *op,
                          const struct awsresponse *resp, size_t max_bytes, json_t **ret,
                          struct perr *err);

@@ -1148,3 +1148,33 @@ int awsmodel_rest_metadata(const struct awsresponse *resp, json_t *out)
     json_decref(md);
     return r;
 }
+
+int awsmodel_raw_payload(const struct awsmember *pm, const struct awsresponse *resp, json_t *out,
+                         struct perr *err)
+{
+    const char *body = resp->body ? resp->body : "";
+    json_t *v;
+
+    if (pm->ref.shape->type == AWS_SHAPE_STRING) {
+        v = json_stringn(body, resp->body_len);
+        if (!v)
+            return perr_set(err, -EBADMSG, "payload %s: body is not valid UTF-8", pm->name);
+    } else {
+        char *b64 = base64_encode(body, resp->body_len);
+        if (!b64)
+            return -ENOMEM;
+        v = json_string(b64);
+        free(b64);
+        if (!v)
+            return -ENOMEM;
+    }
+    return json_object_set_new(out, pm->name, v) < 0 ? -ENOMEM : 0;
+}
+
+int awsmodel_check_no_eventstream(const struct awsshape *s, struct perr *err)
+{
+    for (size_t i = 0; s && i < s->n_members; i++)
+        if (s->members[i].ref.eventstream)
+            return perr_set(err, -EOPNOTSUPP, "%s: event streams are not supported", s->name);
+    return 0;
+}

@@ -163,17 +163,23 @@ struct awsmodel {
 
 /* Load a model from a botocore-style JSON document (service-2.json layout,
  * optionally with "paginators" holding paginators-1.json's "pagination"
- * object).  `service` names it (copied).  A reference to doc is taken; the
- * caller keeps its own.  Errors (-EINVAL) name the offending shape,
- * member or operation in err. */
+ * object).  `service` names it (copied).  The model takes its own
+ * reference to doc and the caller keeps its own; nobody may modify doc
+ * afterwards.  On success *ret is the caller's, freed with
+ * awsmodel_free(); on failure nothing is allocated.  Errors: -EINVAL
+ * (err names the offending shape, member, operation or paginator),
+ * -EOPNOTSUPP (no protocol plumb implements), -ENOMEM. */
 int awsmodel_load_json(json_t *doc, const char *service, struct awsmodel **ret, struct perr *err);
-/* Load a model file (.json); service defaults to the file stem. */
+/* Load a model file (.json, at most 64 MiB); service NULL means the file
+ * stem.  Errors as above plus read_file()'s (-ENOENT...). */
 int awsmodel_load_file(const char *path, const char *service, struct awsmodel **ret,
                        struct perr *err);
 /* Load one of the models compiled into the binary ("ec2", "s3"...).
  * -ENOENT when plumb ships no such model. */
 int awsmodel_load_embedded(const char *service, struct awsmodel **ret, struct perr *err);
 
+/* Frees everything, including every pointer handed out; NULL is fine.
+ * Returns NULL. */
 struct awsmodel *awsmodel_free(struct awsmodel *m);
 
 /* Lookups; NULL when absent.  Pointers live as long as the model. */
@@ -189,8 +195,10 @@ const struct awspaginator *awsmodel_paginator(const struct awsmodel *m, const ch
  * shape_for_error_code).  NULL if the model has none. */
 const struct awsshape *awsmodel_error_shape(const struct awsmodel *m, const char *code);
 
-/* The set of all embedded models, loaded once at start and shared
- * read-only by everything afterwards. */
+/* The set of all embedded models, loaded once at start (the daemon does
+ * it before starting threads) and shared read-only by everything
+ * afterwards.  *ret is freed with awsmodels_free(), which frees the
+ * models too. */
 struct awsmodels;
 int awsmodels_load_embedded(struct awsmodels **ret, struct perr *err);
 /* NULL when the set has no such service. */
@@ -262,6 +270,14 @@ int awsmodel_parse_http_bindings(const struct awsshape *shape, const struct awsr
  * headers (botocore's _populate_response_metadata); nothing when the
  * response has neither. */
 int awsmodel_rest_metadata(const struct awsresponse *resp, json_t *out);
+/* Rest protocols: a string or blob payload member is the raw body, as
+ * the body text (it must be UTF-8) or as base64.  Sets out[pm->name];
+ * -EBADMSG for a string body that is not UTF-8. */
+int awsmodel_raw_payload(const struct awsmember *pm, const struct awsresponse *resp, json_t *out,
+                         struct perr *err);
+/* -EOPNOTSUPP with err set when the shape has an event stream member
+ * (plumb calls no such operation and does not parse event streams). */
+int awsmodel_check_no_eventstream(const struct awsshape *s, struct perr *err);
 /* JSON for a float that may not be finite ("NaN", "Infinity", "-Infinity"
  * strings).  NULL on OOM. */
 json_t *awsmodel_json_float(double d);

@@ -3,8 +3,10 @@
 #include "awsproto.h"
 
 #include <ctype.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <libxml/tree.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,20 +73,30 @@ static int set_header(struct awsrequest *r, const char *name, const char *value)
 
 int awsproto_percent_encode(struct buf *out, const char *s, bool keep_slash)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        int r;
-        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~' ||
-            (keep_slash && *p == '/')) {
-            r = buf_append_char(out, (char)*p);
-        } else {
-            char esc[3] = { '%', hex[*p >> 4], hex[*p & 15] };
-            r = buf_append(out, esc, 3);
-        }
-        if (r < 0)
+    /* curl escapes exactly RFC 3986's reserved set (everything but
+     * A-Z a-z 0-9 - . _ ~); a greedy label keeps its slashes, so each
+     * segment is escaped on its own. */
+    const char *seg = s;
+    int r = 0;
+
+    for (;;) {
+        const char *slash = keep_slash ? strchr(seg, '/') : NULL;
+        size_t len = slash ? (size_t)(slash - seg) : strlen(seg);
+        char *esc;
+        if (len > INT_MAX)
+            return -E2BIG;
+        esc = len ? curl_easy_escape(NULL, seg, (int)len) : NULL;
+        if (len && !esc)
+            return -ENOMEM;
+        if (esc)
+            r = buf_append_str(out, esc);
+        curl_free(esc);
+        if (r >= 0 && slash)
+            r = buf_append_char(out, '/');
+        if (r < 0 || !slash)
             return r;
+        seg = slash + 1;
     }
-    return 0;
 }
 
 /* ---- validation (botocore's ParamValidator, the parts that matter) ---- */

@@ -86,8 +86,9 @@ struct awsrequest *awsrequest_free(struct awsrequest *r);
 /* First header called name (case-insensitive), or NULL. */
 const char *awsrequest_header(const struct awsrequest *r, const char *name);
 
-/* RFC 3986 percent-encoding: every byte but A-Z a-z 0-9 - _ . ~ (and '/'
- * when keep_slash) as %XX.  Appends to *out; -ENOMEM / -E2BIG. */
+/* RFC 3986 percent-encoding (curl_easy_escape): every byte but A-Z a-z
+ * 0-9 - _ . ~ (and '/' when keep_slash) as %XX.  Appends to *out;
+ * -ENOMEM / -E2BIG. */
 struct buf;
 int awsproto_percent_encode(struct buf *out, const char *s, bool keep_slash);
 

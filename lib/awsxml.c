@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
-
 void awsxml_init(void)
 {
     xmlInitParser();
@@ -609,23 +607,8 @@ static int rest_payload(struct xctx *x, const struct awsshape *s, const struct a
     if (s->payload) {
         const struct awsmember *pm = awsshape_member(s, s->payload);
         const struct awsshape *ps = pm->ref.shape;
-        if (ps->type == AWS_SHAPE_STRING || ps->type == AWS_SHAPE_BLOB) {
-            if (ps->type == AWS_SHAPE_STRING) {
-                v = json_stringn(resp->body ? resp->body : "", resp->body_len);
-                if (!v)
-                    return perr_set(x->err, -EBADMSG, "payload %s: body is not valid UTF-8",
-                                    pm->name);
-            } else {
-                char *b64 = base64_encode(resp->body ? resp->body : "", resp->body_len);
-                if (!b64)
-                    return -ENOMEM;
-                v = json_string(b64);
-                free(b64);
-                if (!v)
-                    return -ENOMEM;
-            }
-            return json_object_set_new(out, pm->name, v) < 0 ? -ENOMEM : 0;
-        }
+        if (ps->type == AWS_SHAPE_STRING || ps->type == AWS_SHAPE_BLOB)
+            return awsmodel_raw_payload(pm, resp, out, x->err);
         if (resp->body_len == 0) {
             v = json_object(); /* botocore parses an empty element */
             if (!v)
@@ -693,14 +676,6 @@ static unsigned xml_bind_flags(const struct awsmodel *m)
     return AWS_BIND_STRICT_BOOL | (str_eq(m->service_id, "S3") ? AWS_BIND_S3_EXPIRES : 0);
 }
 
-static int check_eventstream(const struct awsshape *s, struct perr *err)
-{
-    for (size_t i = 0; s && i < s->n_members; i++)
-        if (s->members[i].ref.eventstream)
-            return perr_set(err, -EOPNOTSUPP, "%s: event streams are not supported", s->name);
-    return 0;
-}
-
 int awsxml_parse_output(const struct awsmodel *m, const struct awsop *op,
                         const struct awsresponse *resp, const struct awsxml_limits *lim,
                         json_t **ret, struct perr *err)
@@ -711,7 +686,7 @@ int awsxml_parse_output(const struct awsmodel *m, const struct awsop *op,
     json_t *out = NULL, *v;
     int r;
 
-    r = check_eventstream(s, err);
+    r = awsmodel_check_no_eventstream(s, err);
     if (r < 0)
         return r;
     if (m->protocol == AWS_PROTOCOL_REST_XML) {

@@ -89,6 +89,8 @@ const struct pipeline_account *pipeline_account(const struct pipeline *p, size_t
     return i < p->n_accounts ? &p->accounts[i] : NULL;
 }
 
+static void finish_pipeline_if_closing(struct pipeline *p);
+
 static void prepare_settled(struct pipeline *p)
 {
     size_t ready = 0;
@@ -102,10 +104,13 @@ static void prepare_settled(struct pipeline *p)
             perr_set(&err, -EACCES, "account %s: %s", p->accounts[i].name,
                      p->accounts[i].error ? p->accounts[i].error : "not ready");
     }
-    if (ready > 0)
+    if (p->closing)
+        p->prepare_done(-ECANCELED, NULL, p->prepare_ud);
+    else if (ready > 0)
         p->prepare_done(0, NULL, p->prepare_ud);
     else
         p->prepare_done(err.code ? err.code : -EACCES, &err, p->prepare_ud);
+    finish_pipeline_if_closing(p);
 }
 
 static void account_failed(struct pipeline *p, struct pipeline_account *a, const char *fmt, ...)
@@ -534,12 +539,19 @@ bool pipeline_busy(const struct pipeline *p, const char *collector)
 int pipeline_collect(struct pipeline *p, const char *collector, pipeline_cycle_fn done,
                      void *userdata, struct perr *err)
 {
-    const struct collector_def *def = collector_find(collector);
+    const struct collector_def *def = NULL;
     struct cycle *c, **nc;
     size_t n = 0;
 
     if (p->closing)
         return perr_set(err, -ESHUTDOWN, "shutting down");
+    if (p->opts.registry) {
+        for (size_t i = 0; p->opts.registry[i]; i++)
+            if (str_eq(p->opts.registry[i]->name, collector))
+                def = p->opts.registry[i];
+    } else {
+        def = collector_find(collector);
+    }
     if (!def)
         return perr_set(err, -ENOENT, "no collector named %s", collector);
     if (pipeline_busy(p, collector))
@@ -592,7 +604,7 @@ int pipeline_collect(struct pipeline *p, const char *collector, pipeline_cycle_f
 
 static void finish_pipeline_if_closing(struct pipeline *p)
 {
-    if (!p->closing || p->n_cycles > 0)
+    if (!p->closing || p->n_cycles > 0 || p->preparing > 0)
         return;
     for (size_t i = 0; i < p->n_accounts; i++) {
         struct pipeline_account *a = &p->accounts[i];
@@ -624,5 +636,13 @@ void pipeline_close(struct pipeline *p, void (*done)(void *userdata), void *user
         for (size_t j = 0; j < c->n_runs; j++)
             collect_cancel(c->runs[j]);
     }
+    /* Credential resolution still in flight: cancel it; its callbacks
+     * come back with -ECANCELED and the pipeline is freed after them. */
+    if (p->preparing > 0)
+        for (size_t i = 0; i < p->n_accounts; i++)
+            if (p->accounts[i].aws) {
+                aws_account_free(p->accounts[i].aws);
+                p->accounts[i].aws = NULL;
+            }
     finish_pipeline_if_closing(p);
 }

@@ -37,6 +37,8 @@ struct pipeline_options {
      * no credential resolution. */
     const struct collect_transport *transport;
     const char *account_id;
+    /* Collectors to look names up in; NULL = collector_registry. */
+    const struct collector_def *const *registry;
 };
 
 /* One account being scanned. */

@@ -574,7 +574,8 @@ static int prepare_query(struct signer *s)
                 return r;
         }
     }
-    qsort(s->params, s->n_params, sizeof(*s->params), qparam_cmp);
+    if (s->n_params > 1)
+        qsort(s->params, s->n_params, sizeof(*s->params), qparam_cmp);
     return 0;
 }
 

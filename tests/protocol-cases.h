@@ -38,9 +38,9 @@ struct pc_counts {
     size_t refused;  /* event streams: asserted to be refused cleanly */
 };
 
-static bool pc_fail(char *why, size_t size, const char *path, const char *fmt, ...)
+static inline bool pc_fail(char *why, size_t size, const char *path, const char *fmt, ...)
     PLUMB_PRINTF(4, 5);
-static bool pc_fail(char *why, size_t size, const char *path, const char *fmt, ...)
+static inline bool pc_fail(char *why, size_t size, const char *path, const char *fmt, ...)
 {
     char m[700];
     va_list ap;
@@ -51,11 +51,11 @@ static bool pc_fail(char *why, size_t size, const char *path, const char *fmt, .
     return false;
 }
 
-static bool pc_compare(const struct awsref *ref, json_t *want, json_t *got, const char *path,
-                       char *why, size_t size);
+static inline bool pc_compare(const struct awsref *ref, json_t *want, json_t *got, const char *path,
+                              char *why, size_t size);
 
-static bool pc_compare_struct(const struct awsshape *s, json_t *want, json_t *got, const char *path,
-                              bool top, char *why, size_t size)
+static inline bool pc_compare_struct(const struct awsshape *s, json_t *want, json_t *got,
+                                     const char *path, bool top, char *why, size_t size)
 {
     const char *key;
     json_t *v;
@@ -88,8 +88,8 @@ static bool pc_compare_struct(const struct awsshape *s, json_t *want, json_t *go
     return true;
 }
 
-static bool pc_compare(const struct awsref *ref, json_t *want, json_t *got, const char *path,
-                       char *why, size_t size)
+static inline bool pc_compare(const struct awsref *ref, json_t *want, json_t *got, const char *path,
+                              char *why, size_t size)
 {
     const struct awsshape *s = ref->shape;
 
@@ -173,7 +173,7 @@ static bool pc_compare(const struct awsref *ref, json_t *want, json_t *got, cons
     }
 }
 
-static const char *pc_reason(const struct pc_exclusion *ex, const char *id)
+static inline const char *pc_reason(const struct pc_exclusion *ex, const char *id)
 {
     for (; ex && ex->id; ex++)
         if (strcmp(ex->id, id) == 0)
@@ -181,7 +181,7 @@ static const char *pc_reason(const struct pc_exclusion *ex, const char *id)
     return NULL;
 }
 
-static bool pc_ignored(json_t *ignore, const char *proto, const char *id)
+static inline bool pc_ignored(json_t *ignore, const char *proto, const char *id)
 {
     json_t *cases = json_object_get(
         json_object_get(json_object_get(json_object_get(ignore, "protocols"), proto), "output"),
@@ -195,7 +195,7 @@ static bool pc_ignored(json_t *ignore, const char *proto, const char *id)
 }
 
 /* Parse one case; returns false with why filled on a mismatch. */
-static bool pc_run_case(json_t *suite, json_t *c, char *why, size_t size)
+static inline bool pc_run_case(json_t *suite, json_t *c, char *why, size_t size)
 {
     json_t *given = json_object_get(c, "given"), *resp = json_object_get(c, "response");
     const char *name = json_string_value(json_object_get(given, "name"));
@@ -294,7 +294,7 @@ static bool pc_run_case(json_t *suite, json_t *c, char *why, size_t size)
 }
 
 /* A suite whose output shape has an event stream member. */
-static bool pc_unsupported(json_t *suite)
+static inline bool pc_unsupported(json_t *suite)
 {
     const char *name;
     json_t *shape;
@@ -311,7 +311,7 @@ static bool pc_unsupported(json_t *suite)
     return false;
 }
 
-static bool pc_refuses_eventstream(json_t *suite, json_t *c)
+static inline bool pc_refuses_eventstream(json_t *suite, json_t *c)
 {
     json_t *given = json_object_get(c, "given"), *resp = json_object_get(c, "response");
     const char *name = json_string_value(json_object_get(given, "name"));
@@ -342,8 +342,8 @@ static bool pc_refuses_eventstream(json_t *suite, json_t *c)
 /* Run every case of <dir>/<stem>.json (dir "output" or "legacy/output";
  * ignore-list key `proto`).  Cases without an id are named by their
  * suite's description and their position. */
-static void pc_run_dir_file(const char *dir, const char *stem, const char *proto,
-                            const struct pc_exclusion *excluded, struct pc_counts *cnt)
+static inline void pc_run_dir_file(const char *dir, const char *stem, const char *proto,
+                                   const struct pc_exclusion *excluded, struct pc_counts *cnt)
 {
     char rel[256];
     char *path, *ipath;
@@ -412,8 +412,8 @@ static void pc_run_dir_file(const char *dir, const char *stem, const char *proto
     free(ipath);
 }
 
-static void pc_run_file(const char *stem, const char *proto, const struct pc_exclusion *excluded,
-                        struct pc_counts *cnt)
+static inline void pc_run_file(const char *stem, const char *proto,
+                               const struct pc_exclusion *excluded, struct pc_counts *cnt)
 {
     pc_run_dir_file("output", stem, proto, excluded, cnt);
 }

@@ -337,8 +337,10 @@ int main(void)
     Suite *s = suite_create("awserr");
     TCase *tc = tcase_create("core");
     awsxml_init();
-    tcase_add_test(tc, botocore_xml_errors);
-    tcase_add_test(tc, botocore_json_errors);
+    if (bm_available()) {
+        tcase_add_test(tc, botocore_xml_errors);
+        tcase_add_test(tc, botocore_json_errors);
+    }
     tcase_add_test(tc, codes_and_request_ids);
     tcase_add_test(tc, modeled_fields);
     tcase_add_test(tc, classification);

@@ -65,8 +65,10 @@ Control endpoints (never consume the script):
     GET  /_ctl/ping     200 "pong"
     GET  /_ctl/stats    JSON: requests, connections, max_concurrent_requests,
                         max_concurrent_connections, body_bytes_sent,
-                        aborted_writes, script_left, log (method/path/body_len
-                        of each scripted request, in arrival order)
+                        aborted_writes, script_left, log (method, path,
+                        body_len, headers (names lower-cased) and the first
+                        4096 characters of the body (latin-1) of each
+                        scripted request, in arrival order)
     POST /_ctl/script   replace script/default: {"script": [...], "default": SPEC}
     POST /_ctl/reset    zero the counters and the log
 """
@@ -313,7 +315,9 @@ class Handler(socketserver.BaseRequestHandler):
             st.max_requests = max(st.max_requests, st.cur_requests)
             if len(st.log) < MAX_LOG:
                 st.log.append({"method": req["method"], "path": req["path"],
-                               "body_len": len(req["body"])})
+                               "body_len": len(req["body"]),
+                               "headers": req["headers"],
+                               "body": req["body"][:4096].decode("latin-1")})
         try:
             return self.respond(req, beh)
         finally:
