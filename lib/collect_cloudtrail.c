@@ -47,10 +47,12 @@ static const struct collectmap_field trail_fields[] = {
     { NULL },
 };
 
+/* LatestDeliveryTime is left out: it moves with every log file delivered
+ * (every few minutes on an active trail), so keeping it would write a new
+ * version of every logging trail on every cycle; no control reads it. */
 static const struct collectmap_field status_fields[] = {
     { "enable_logging", "IsLogging" },
     { "latest_delivery_error", "LatestDeliveryError" },
-    { "latest_delivery_time", "LatestDeliveryTime" },
     { NULL },
 };
 
@@ -97,8 +99,7 @@ static const struct collectmap_field insights_fields[] = {
     { NULL },
 };
 
-static const char *const status_attrs[] = { "enable_logging", "latest_delivery_error",
-                                            "latest_delivery_time", NULL };
+static const char *const status_attrs[] = { "enable_logging", "latest_delivery_error", NULL };
 static const char *const selectors_attrs[] = { "event_selector", "advanced_event_selector", NULL };
 static const char *const insights_attrs[] = { "insight_selector", NULL };
 static const char *const tags_attrs[] = { "tags", NULL };

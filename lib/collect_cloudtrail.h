@@ -13,7 +13,9 @@
  * every trail); per trail GetTrailStatus, GetEventSelectors and
  * GetInsightSelectors; ListTags for up to 20 trails at once.  Tags of
  * another account's trail are not readable from here and are marked
- * unknown (not_collected). */
+ * unknown (not_collected).  latest_delivery_time is not collected (left
+ * absent): it changes with every delivery, which would make every cycle
+ * write a new version of every logging trail. */
 #ifndef PLUMB_COLLECT_CLOUDTRAIL_H
 #define PLUMB_COLLECT_CLOUDTRAIL_H
 

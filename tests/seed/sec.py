@@ -66,6 +66,12 @@ ALLOWED = [
     "config:DescribeDeliveryChannels",
     "guardduty:ListDetectors", "guardduty:GetDetector",
     "logs:DescribeLogGroups", "logs:ListTagsForResource",
+    "sts:GetCallerIdentity",
+    # moto's names for what AWS checks as s3:GetAccountPublicAccessBlock,
+    # s3:GetBucketPublicAccessBlock and s3:GetEncryptionConfiguration
+    # (above): it maps both GetPublicAccessBlock calls to one action and
+    # GetBucketEncryption to s3:ListBucket.
+    "s3:GetPublicAccessBlock", "s3:ListBucket",
 ]
 
 
