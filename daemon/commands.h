@@ -7,6 +7,7 @@
 int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_resources(struct cli *cli, int argc, char **argv);
 int cmd_history(struct cli *cli, int argc, char **argv);
+int cmd_drift(struct cli *cli, int argc, char **argv);
 int cmd_controls(struct cli *cli, int argc, char **argv);
 int cmd_findings(struct cli *cli, int argc, char **argv);
 int cmd_posture(struct cli *cli, int argc, char **argv);

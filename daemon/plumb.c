@@ -13,6 +13,7 @@ const struct cli_command cli_commands[] = {
     { "scan", "one full cycle now (--once): collect, compare, evaluate, record", cmd_scan },
     { "resources", "list the live estate as last collected", cmd_resources },
     { "history", "versions of one resource with attribute-level changes", cmd_history },
+    { "drift", "open drift: changed, missing, unmanaged, conflict", cmd_drift },
     { "controls", "the NIS2/DORA baseline catalogue", cmd_controls },
     { "findings", "baseline results (FAIL and UNKNOWN by default)", cmd_findings },
     { "posture", "pass/fail/unknown per NIS2 Art. 21(2) letter and DORA article", cmd_posture },

@@ -1,6 +1,8 @@
 /* AWS error responses to struct awserr. */
 #include "awserr.h"
 
+#include "retry.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -341,55 +343,26 @@ bool awserr_code_in(const struct awserr *e, const char *const *codes)
     return false;
 }
 
+/* One set of code tables for plumb: the retry module's (botocore's). */
 bool awserr_is_throttling(const struct awserr *e)
 {
-    static const char *const codes[] = {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "ProvisionedThroughputExceededException",
-        "TransactionInProgressException",
-        "RequestLimitExceeded",
-        "BandwidthLimitExceeded",
-        "LimitExceededException",
-        "RequestThrottled",
-        "SlowDown",
-        "PriorRequestNotComplete",
-        "EC2ThrottledException",
-        NULL,
-    };
-    return e && (e->status == 429 || awserr_code_in(e, codes));
+    return e && (e->status == 429 || retry_is_throttle_code(e->code));
 }
 
 bool awserr_is_transient(const struct awserr *e)
 {
-    static const char *const codes[] = {
-        "RequestTimeout",
-        "RequestTimeoutException",
-        "PriorRequestNotComplete",
-        "InternalError",
-        "InternalFailure",
-        "ServiceUnavailable",
-        NULL,
-    };
     if (!e)
         return false;
     if (e->status == 500 || e->status == 502 || e->status == 503 || e->status == 504)
         return true;
-    return awserr_code_in(e, codes);
+    return retry_is_transient_code(e->code);
 }
 
 enum awserr_skew awserr_clock_skew(const struct awserr *e)
 {
-    static const char *const yes[] = { "RequestTimeTooSkewed", "RequestExpired",
-                                       "RequestInTheFuture", NULL };
-    static const char *const maybe[] = { "InvalidSignatureException", "SignatureDoesNotMatch",
-                                         "AuthFailure", NULL };
-    if (awserr_code_in(e, yes))
+    if (e && retry_is_skew_code(e->code))
         return AWSERR_SKEW_YES;
-    if (awserr_code_in(e, maybe))
+    if (e && retry_is_maybe_skew_code(e->code))
         return AWSERR_SKEW_MAYBE;
     return AWSERR_SKEW_NO;
 }

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smtp.h" /* enum smtp_tls */
 #include "util.h"
 
 enum log_level {
@@ -141,12 +142,6 @@ struct config_syslog {
 struct config_journal {
     bool enabled;
     struct config_filter filter;
-};
-
-enum smtp_tls {
-    SMTP_TLS_STARTTLS = 0,
-    SMTP_TLS_IMPLICIT,
-    SMTP_TLS_NONE, /* loopback only */
 };
 
 /* [digest NAME]: a weekly digest to some recipients, optionally scoped. */

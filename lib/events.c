@@ -17,8 +17,15 @@ static const char *const drift_dora[] = { "Art 9", NULL };
 char *events_drift_key(const struct drift_item *d)
 {
     const char *who = d->resource_key ? d->resource_key : d->address;
-    if (str_eq(d->category, "missing") || str_eq(d->category, "conflict"))
+    /* A missing resource has no live key; its address is only unique
+     * within its state (the workspaces of one configuration share every
+     * address), so the source is part of the key.  A conflict is about one
+     * live resource declared several times: keyed by that resource. */
+    if (str_eq(d->category, "missing")) {
+        if (d->source && d->address)
+            return str_printf("drift:missing:%s:%s", d->source, d->address);
         who = d->address ? d->address : d->resource_key;
+    }
     return str_printf("drift:%s:%s", d->category, who ? who : "");
 }
 

@@ -15,7 +15,8 @@
  * row per matching sink, in the caller's transaction (the same one as the
  * diff that caused it), so a crash loses nothing.
  *
- * Dedupe keys are stable: "drift:<category>:<resource key or address>",
+ * Dedupe keys are stable: "drift:<category>:<resource key>" (changed,
+ * unmanaged, conflict), "drift:missing:<source>:<address>",
  * "control:<control id>:<resource key>", "gap:<account>/<region>/<type>",
  * "exception:<name>".  Event ids are random UUIDs and serve as the
  * idempotency key receivers dedupe on. */

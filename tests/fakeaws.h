@@ -1,19 +1,10 @@
-/* A fake AWS for collector unit tests: canned parsed outputs served through
- * the collector framework's transport (struct collect_transport), on a
- * private libuv loop, never from inside the call.
+/* A fake AWS for collector unit tests: canned parsed outputs (recorded
+ * from moto, or written from the botocore output shapes where moto lacks a
+ * service) served through a struct collect_transport, with every call
+ * recorded; plus the type-table consistency check.
  *
- * Replies are rules, tried in order; the first whose operation (and
- * optional parameter match and region) fits a call answers it.  A page is
- *   "file:<path>"     a JSON file below tests/data/responses/ (parsed
- *                     outputs recorded from moto, or written from the
- *                     botocore output shape)
- *   "fixture:<path>"  a cloud-custodian placebo recording below
- *                     $PLUMB_FIXTURES/aws-responses/cloud-custodian-placebo/
- *                     (its "data" without ResponseMetadata, datetimes as
- *                     the ISO 8601 strings our parser produces)
- *   anything else     inline JSON
- * Every call is recorded (service, operation, region, parameters) so
- * tests can assert what a collector asked for and where. */
+ * Response files live in tests/data/responses/<service>/ (see README.md
+ * there); a page given as text starting with '{' is inline JSON. */
 #ifndef PLUMB_FAKEAWS_H
 #define PLUMB_FAKEAWS_H
 
@@ -22,91 +13,79 @@
 #include <uv.h>
 
 #include "collect.h"
-#include "typemap.h"
 
-#define FAKEAWS_MAX_PAGES 4
-
-struct fakeaws_rule {
-    const char *operation; /* NULL terminates the rules */
-    /* NULL, or "Param=value": the request's top-level Param is that string
-     * (or a list holding it, or a number/bool printing as it). */
-    const char *match;
-    const char *pages[FAKEAWS_MAX_PAGES];
-    /* Set: the call fails with this error code (no pages). */
-    const char *error_code;
+struct fake_reply {
+    const char *op;
+    /* JSON object the request parameters must contain (members compared
+     * with json_equal), or NULL for any. */
+    const char *params;
+    /* Pages: files below tests/data/responses/ or inline JSON.  Calls
+     * without AWS_CALL_ALL_PAGES get the first page only. */
+    const char *pages[4];
+    const char *error; /* set: the call fails with this code ... */
     enum aws_error_kind kind;
-    const char *iam_action;
-    const char *region; /* NULL, or the only region this rule answers in */
-    int max_uses;       /* 0 = unlimited; then the rule stops matching */
+    const char *iam_action; /* ... and, for access denied, this action */
 };
 
-struct fakeaws_call {
-    char *service;
-    char *operation;
-    char *region;
-    json_t *params; /* a copy, {} when the request had none */
-    bool matched;
-    /* When it was made and answered, on one clock of events. */
-    unsigned long issued, served;
+struct fake_call_rec {
+    char op[64];
+    char region[32];
+    json_t *params; /* copy, may be NULL */
+    bool all_pages;
 };
 
-struct fakeaws_pending;
-
-struct fakeaws {
+struct fake_run {
     uv_loop_t loop;
     uv_idle_t idle;
-    const struct fakeaws_rule *rules;
-    int *uses; /* per rule */
-    struct fakeaws_pending *head, *tail;
-    struct fakeaws_call *calls;
-    size_t n_calls;
-    size_t n_unmatched;
-    unsigned long clock;
-    const char *account; /* the account collected; NULL = 123456789012 */
-};
-
-/* Set up (the loop included); fakeaws_free() tears down. */
-void fakeaws_init(struct fakeaws *f, const struct fakeaws_rule *rules);
-void fakeaws_free(struct fakeaws *f);
-struct collect_transport fakeaws_transport(struct fakeaws *f);
-
-/* Load one page spec (see above); aborts the test when it cannot. */
-json_t *fakeaws_load(const char *spec);
-
-/* Calls made of an operation (any service), optionally matching "P=v". */
-size_t fakeaws_count(const struct fakeaws *f, const char *operation, const char *match);
-const struct fakeaws_call *fakeaws_find(const struct fakeaws *f, const char *operation,
-                                        const char *match);
-
-/* The most calls of these operations that were ever in flight at once. */
-size_t fakeaws_max_in_flight(const struct fakeaws *f, const char *const *operations);
-
-/* Run one collector to the end against the rules. */
-struct fakeaws_result {
+    const struct fake_reply *replies;
+    struct fake_queued *head, *tail;
+    struct fake_call_rec calls[256];
+    int n_calls;
+    int unmatched;    /* calls no reply matched (refused synchronously) */
+    int cancel_after; /* > 0: collect_cancel() after this many served calls */
+    int served;
+    int pending;     /* accepted, not yet answered */
+    int max_pending; /* the most calls ever in flight at once */
     struct collect_run *run;
     const struct collect_result *res;
+    bool done;
 };
-void fakeaws_collect(struct fakeaws *f, const struct collector_def *def, const char *region,
-                     const char *const *regions, struct fakeaws_result *out);
-/* Free the run of fakeaws_collect(). */
-void fakeaws_result_free(struct fakeaws_result *out);
 
-const struct resource *fakeaws_resource(const struct collect_result *res, const char *type,
-                                        const char *id);
-size_t fakeaws_count_type(const struct collect_result *res, const char *type);
-/* The scope of (region, type); aborts the test when there is none. */
-const struct snapshot_scope *fakeaws_scope(const struct collect_result *res, const char *region,
-                                           const char *type);
+/* Run def in account 111111111111, partition aws, the given region
+ * (regions: NULL or a NULL-terminated list of every scanned region),
+ * max_in_flight 2, now 1000 ms, until it is done. */
+void fake_collect(struct fake_run *fr, const struct collector_def *def,
+                  const struct fake_reply *replies, const char *region, const char *const *regions);
+/* Free the run and the loop. */
+void fake_end(struct fake_run *fr);
 
-/* The type table consistency check: every attribute of r's type (nested
- * block attributes included, looked for in every element present) whose
- * source operation is one of ops must be present in r (attributes, or tags
- * for location "tags").  Returns NULL, or a malloc'd list of what is
- * missing ("rule[0].filter, tags"). */
-char *fakeaws_missing(const struct typemap *tm, const struct resource *r, const char *const *ops);
+const struct resource *fake_find(const struct fake_run *fr, const char *type, const char *id);
+size_t fake_count(const struct fake_run *fr, const char *type);
+/* The scope of type (in region, or the only one when region is NULL);
+ * fails the test when there is none. */
+const struct snapshot_scope *fake_scope(const struct fake_run *fr, const char *type,
+                                        const char *region);
+/* Number of calls of op, and the parameters of the n-th (0-based). */
+int fake_calls(const struct fake_run *fr, const char *op);
+const json_t *fake_call_params(const struct fake_run *fr, const char *op, int n);
+const struct fake_call_rec *fake_call_at(const struct fake_run *fr, const char *op, int n);
 
-/* A JSON value of an attribute path ("rule[0].expiration[0].days") of a
- * resource's attributes, or NULL. */
-const json_t *fakeaws_attr(const struct resource *r, const char *path);
+/* A response file below tests/data/responses/ (new reference). */
+json_t *fake_load(const char *rel);
+
+/* Attribute value helpers: attrs[path] with "a.b" and "a[0].b" steps. */
+const json_t *fake_attr(const struct resource *r, const char *path);
+const char *fake_str(const struct resource *r, const char *path);
+
+/* The type-table consistency check for one resource built from a fully
+ * populated response.  outputs maps every operation the collector called
+ * for it to that operation's (full) output.  Every attribute the type
+ * table reads from one of those operations must be present and not null
+ * (blocks non-empty, recursively on their first element; tags non-empty);
+ * top-level scalars must equal a value the table's member path reaches in
+ * that output, except the attributes named in derived (NULL-terminated,
+ * may be NULL), whose values the collector computes. */
+void fake_check_typemap(const struct resource *r, const json_t *outputs,
+                        const char *const *derived);
 
 #endif

@@ -4,7 +4,7 @@
 #include "buf.h"
 #include "collect_cloudtrail.h"
 #include "config.h"
-#include "fakeaws.h"
+#include "fakeaws_rules.h"
 #include "testutil.h"
 #include "typemap.h"
 #include "util.h"

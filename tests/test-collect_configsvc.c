@@ -3,7 +3,7 @@
 
 #include "collect_configsvc.h"
 #include "config.h"
-#include "fakeaws.h"
+#include "fakeaws_rules.h"
 #include "testutil.h"
 #include "typemap.h"
 #include "util.h"

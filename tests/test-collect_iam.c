@@ -5,7 +5,7 @@
 #include "collect_iam.h"
 #include "config.h"
 #include "crypto.h"
-#include "fakeaws.h"
+#include "fakeaws_rules.h"
 #include "testutil.h"
 #include "typemap.h"
 #include "util.h"

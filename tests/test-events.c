@@ -414,6 +414,33 @@ START_TEST(unsorted_input_rejected)
 }
 END_TEST
 
+START_TEST(drift_keys)
+{
+    struct drift_item m = { .category = "missing",
+                            .type = "aws_s3_bucket",
+                            .id = "logs",
+                            .address = "aws_s3_bucket.logs",
+                            .source = "net:dev" };
+    struct drift_item m2 = m;
+    struct drift_item k = { .category = "conflict",
+                            .resource_key = "1/eu-west-1/aws_s3_bucket/l",
+                            .address = "aws_s3_bucket.logs",
+                            .source = "a" };
+    char *a, *b, *ck;
+    m2.source = "net:prod";
+    a = events_drift_key(&m);
+    b = events_drift_key(&m2);
+    ck = events_drift_key(&k);
+    /* The same address missing from two workspaces: two keys. */
+    ck_assert_str_eq(a, "drift:missing:net:dev:aws_s3_bucket.logs");
+    ck_assert_str_eq(b, "drift:missing:net:prod:aws_s3_bucket.logs");
+    ck_assert_str_eq(ck, "drift:conflict:1/eu-west-1/aws_s3_bucket/l");
+    free(a);
+    free(b);
+    free(ck);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("events");
@@ -428,6 +455,7 @@ static Suite *suite(void)
     tcase_add_test(tc, data_gaps);
     tcase_add_test(tc, reminders);
     tcase_add_test(tc, unsorted_input_rejected);
+    tcase_add_test(tc, drift_keys);
     suite_add_tcase(s, tc);
     return s;
 }

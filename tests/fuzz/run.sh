@@ -11,7 +11,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-"config tfstate ignore awsxml awsjson controls mime webhook"}
+targets=${*:-"config tfstate ignore awsxml awsjson controls mime webhook tz"}
 fixtures=${PLUMB_FIXTURES:-$(pwd)/../shared/fixtures}
 
 command -v clang >/dev/null || { echo "SKIP: clang is not installed"; exit 77; }
@@ -30,6 +30,7 @@ seeds() {
     controls) echo "etc/baseline tests/fuzz/regressions/controls" ;;
     mime) echo "tests/fuzz/regressions/mime" ;;
     webhook) echo "tests/fuzz/regressions/webhook" ;;
+    tz) echo "/usr/share/zoneinfo/Europe /usr/share/zoneinfo/Australia tests/fuzz/regressions/tz" ;;
     esac
 }
 
