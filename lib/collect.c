@@ -37,6 +37,9 @@ struct collect_run {
     unsigned in_flight;
     unsigned pending; /* list calls + detail calls + custom calls in flight */
     bool custom_pending;
+    /* > 0 while call_done runs: finishing (and the done callback, which
+     * may free the run) is deferred to its end. */
+    unsigned depth;
     bool started;
     bool finished;
     bool cancelled;
@@ -67,7 +70,7 @@ enum collect_status collect_status_of(const struct aws_error *err)
     }
 }
 
-static char *error_detail(int result, const struct aws_error *err)
+char *collect_error_detail(int result, const struct aws_error *err)
 {
     if (err && err->kind == AWS_ERR_ACCESS_DENIED && err->iam_action)
         return strdup(err->iam_action);
@@ -192,6 +195,39 @@ static int enqueue(struct collect_run *run, const struct collect_list *list,
     return 0;
 }
 
+static void detail_failed(struct collect_run *run, const struct detail_job *job,
+                          enum collect_status status, const char *detail);
+
+/* Queue a resource's details from d on, up to and including the next gate
+ * (whose completion queues the rest).  In a cancelled run nothing more
+ * starts: every remaining detail fails at once. */
+static int enqueue_stage(struct collect_run *run, const struct collect_list *list,
+                         const struct collect_detail *d, struct resource *parent)
+{
+    for (; d && d->operation; d++) {
+        if (run->cancelled) {
+            struct detail_job job = { list, d, parent };
+            detail_failed(run, &job, COLLECT_ERROR, "cancelled");
+            continue;
+        }
+        if (enqueue(run, list, d, parent) < 0)
+            return -ENOMEM;
+        if (d->gate)
+            break;
+    }
+    return 0;
+}
+
+/* A detail has finished for a resource (whatever the outcome, skipped
+ * included): if it was a gate, the next stage may start. */
+static void stage_done(struct collect_run *run, const struct detail_job *job)
+{
+    if (!job->detail->gate)
+        return;
+    if (enqueue_stage(run, job->list, job->detail + 1, job->parent) < 0)
+        set_type_status(run, job->list->type, COLLECT_ERROR, "out of memory");
+}
+
 static bool code_in(const char *code, const char *const *codes)
 {
     for (size_t i = 0; code && codes && codes[i]; i++)
@@ -218,7 +254,6 @@ static void detail_failed(struct collect_run *run, const struct detail_job *job,
             resource_free(child);
             goto oom;
         }
-        return;
     }
     for (size_t i = 0; d->attrs && d->attrs[i]; i++)
         if (resource_mark_unknown(job->parent, d->attrs[i], status, detail) < 0)
@@ -292,11 +327,10 @@ static int call_page(const struct aws_page *page, void *ud)
                 json_decref(items);
                 return -ENOMEM;
             }
-            for (const struct collect_detail *d = pc->list->details; d && d->operation; d++)
-                if (enqueue(run, pc->list, d, r) < 0) {
-                    json_decref(items);
-                    return -ENOMEM;
-                }
+            if (enqueue_stage(run, pc->list, pc->list->details, r) < 0) {
+                json_decref(items);
+                return -ENOMEM;
+            }
         }
         json_decref(items);
         pump(run);
@@ -325,9 +359,10 @@ static void call_done(int result, const struct aws_error *err, void *ud)
     char *detail = NULL;
 
     run->pending--;
+    run->depth++;
     if (pc->list) {
         if (result < 0) {
-            detail = error_detail(result, err);
+            detail = collect_error_detail(result, err);
             set_type_status(run, pc->list->type, collect_status_of(err), detail);
             for (const struct collect_detail *d = pc->list->details; d && d->operation; d++)
                 if (d->child_type)
@@ -346,10 +381,11 @@ static void call_done(int result, const struct aws_error *err, void *ud)
         } else if (err && code_in(err->code, pc->job.detail->absent_codes)) {
             apply_detail(run, &pc->job, NULL);
         } else {
-            detail = error_detail(result, err);
+            detail = collect_error_detail(result, err);
             detail_failed(run, &pc->job,
                           result == -ECANCELED ? COLLECT_ERROR : collect_status_of(err), detail);
         }
+        stage_done(run, &pc->job);
     } else if (pc->custom_done) {
         pc->custom_done(run, result, pc->last_output, err, pc->custom_ud);
     }
@@ -357,6 +393,7 @@ static void call_done(int result, const struct aws_error *err, void *ud)
     json_decref(pc->last_output);
     free(pc);
     pump(run);
+    run->depth--;
     maybe_finish(run);
 }
 
@@ -398,12 +435,15 @@ static void pump(struct collect_run *run)
         run->q_len--;
         if (job.detail->params)
             r = job.detail->params(run, job.parent, &params);
-        if (r == 1)
+        if (r == 1) {
+            stage_done(run, &job);
             continue;
+        }
         pc = r < 0 ? NULL : calloc(1, sizeof(*pc));
         if (!pc) {
             json_decref(params);
             detail_failed(run, &job, COLLECT_ERROR, "could not build the request");
+            stage_done(run, &job);
             continue;
         }
         pc->run = run;
@@ -414,6 +454,7 @@ static void pump(struct collect_run *run)
         if (r < 0) {
             free(pc);
             detail_failed(run, &job, COLLECT_ERROR, err.msg);
+            stage_done(run, &job);
             continue;
         }
         run->in_flight++;
@@ -450,8 +491,8 @@ static void finish(struct collect_run *run)
 
 static void maybe_finish(struct collect_run *run)
 {
-    if (!run->started || run->finished || run->pending > 0 || run->custom_pending ||
-        (run->q_len > 0 && !run->cancelled))
+    if (!run->started || run->finished || run->depth > 0 || run->pending > 0 ||
+        run->custom_pending || (run->q_len > 0 && !run->cancelled))
         return;
     finish(run);
 }
@@ -588,6 +629,7 @@ void collect_cancel(struct collect_run *run)
         struct detail_job job = run->queue[run->q_head++];
         run->q_len--;
         detail_failed(run, &job, COLLECT_ERROR, "cancelled");
+        stage_done(run, &job);
     }
     maybe_finish(run);
 }

@@ -59,6 +59,8 @@ typedef int (*collect_params_fn)(struct collect_run *run, const struct resource 
 typedef int (*collect_merge_fn)(struct collect_run *run, struct resource *parent,
                                 struct resource *child, const json_t *output);
 
+/* One more call per item.  It goes to the item's region as it stands when
+ * the call is issued (the run's region for items stored as "global"). */
 struct collect_detail {
     const char *operation; /* same service as the collector unless service set */
     const char *service;   /* NULL = the collector's */
@@ -67,13 +69,21 @@ struct collect_detail {
     /* Error codes meaning "not configured" (merge gets NULL). */
     const char *const *absent_codes;
     /* Attributes this detail fills on the parent (marked unknown when the
-     * call fails); NULL-terminated. */
+     * call fails, for child details too: their merge may also fill inline
+     * attributes of the parent); NULL-terminated. */
     const char *const *attrs;
     /* When set, the detail creates a resource of this type instead of
      * merging into the parent. */
     const char *child_type;
     const char *child_aws_type;
     bool all_pages;
+    /* The details after this one in the array start for a resource only
+     * once this one has finished for it (merged, absent, failed or skipped
+     * by params), so its merge can set what they need: the region the
+     * later calls go to (a bucket's location), or attributes their params
+     * functions read (a KMS key's manager).  Details up to the first gate
+     * start together, as do those between two gates. */
+    bool gate;
 };
 
 struct collect_list {
@@ -166,8 +176,10 @@ int collect_new_resource(struct collect_run *run, const char *type, const char *
 /* Record how reading one type went (custom code; lists do it themselves). */
 void collect_scope_status(struct collect_run *run, const char *type, enum collect_status status,
                           const char *detail);
-/* Issue a call from custom code; the run waits for it.  done gets the
- * output of the (last) page. */
+/* Issue a call from custom code, in the run's region; the run waits for
+ * it.  done gets the output of the (last) page.  done may issue more calls
+ * and may call collect_custom_done(): the run finishes (and its done
+ * callback runs) only after done has returned. */
 typedef void (*collect_call_done)(struct collect_run *run, int result, const json_t *output,
                                   const struct aws_error *err, void *userdata);
 int collect_call(struct collect_run *run, const char *service, const char *operation,
@@ -184,5 +196,9 @@ json_t *collect_tags_from_list(const json_t *list);
 json_t *collect_items(const json_t *output, const char *path);
 /* Translate an AWS error into the collection status it means. */
 enum collect_status collect_status_of(const struct aws_error *err);
+/* The detail the framework records with a failed read (malloc'd, NULL on
+ * -ENOMEM): the IAM action of an access denial, else "Code: message", else
+ * strerror(-result).  For custom code reporting its own scopes. */
+char *collect_error_detail(int result, const struct aws_error *err);
 
 #endif

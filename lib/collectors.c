@@ -13,8 +13,15 @@
 #include "collect_cloudfront.h"
 #include "collect_ec2.h"
 #include "collect_elb.h"
+#include "collect_cloudtrail.h"
+#include "collect_configsvc.h"
 #include "collect_events.h"
+#include "collect_guardduty.h"
+#include "collect_iam.h"
+#include "collect_kms.h"
+#include "collect_logs.h"
 #include "collect_rds.h"
+#include "collect_s3.h"
 #include "collect_securityhub.h"
 #include "collect_ssmincidents.h"
 
@@ -28,6 +35,13 @@ const struct collector_def *const collector_registry[] = {
     &collect_apigateway,
     &collect_cloudfront,
     &collect_appstream,
+    &collect_cloudtrail_def,
+    &collect_configsvc_def,
+    &collect_guardduty_def,
+    &collect_iam_def,
+    &collect_kms_def,
+    &collect_logs_def,
+    &collect_s3_def,
     &collect_rds,
     &collect_backup,
     &collect_acm,

@@ -32,6 +32,9 @@ struct fake {
     struct fake_call *head, *tail;
     int calls;
     char last_region[32];
+    /* "Operation:Name@region" of every call, in order. */
+    char log[32][200];
+    int n_log;
 };
 
 static void serve(uv_idle_t *h)
@@ -75,6 +78,8 @@ static int fake_call(void *t, const struct aws_request *req, aws_page_cb page_cb
     struct fake_call *c;
     snprintf(key, sizeof(key), "%s%s%s", req->operation, thing ? ":" : "", thing ? thing : "");
     snprintf(f->last_region, sizeof(f->last_region), "%s", req->region);
+    if (f->n_log < 32)
+        snprintf(f->log[f->n_log++], sizeof(f->log[0]), "%s@%s", key, req->region);
     for (const struct fake_reply *r = f->replies; r->match; r++) {
         if (!str_eq(r->match, key) && !str_eq(r->match, req->operation))
             continue;
@@ -359,6 +364,283 @@ START_TEST(global_list_of_regional_items)
 }
 END_TEST
 
+/* ---- gates: later details wait for a detail that moves the item ---- */
+
+static int map_located(struct collect_run *run, const json_t *item, struct resource *r)
+{
+    str_replace(&r->id, json_string_value(json_object_get(item, "Name")));
+    /* Not known yet: the gate finds out. */
+    str_replace(&r->region, collect_options(run)->region);
+    return 0;
+}
+
+static int locate_params(struct collect_run *run, const struct resource *r, json_t **ret)
+{
+    if (str_eq(r->id, "known"))
+        return 1; /* already placed: no call */
+    *ret = json_pack("{s:s}", "Name", r->id);
+    return 0;
+}
+
+static int merge_location(struct collect_run *run, struct resource *parent, struct resource *child,
+                          const json_t *output)
+{
+    const char *loc = json_string_value(json_object_get(output, "Region"));
+    if (loc && str_replace(&parent->region, loc) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+static const char *const loc_attrs[] = { "region", NULL };
+static const char *const inline_attrs[] = { "inline_policy", NULL };
+
+static int merge_policy_inline(struct collect_run *run, struct resource *parent,
+                               struct resource *child, const json_t *output)
+{
+    json_object_set_new(parent->attrs, "inline_policy",
+                        output ? json_incref(json_object_get(output, "Policy")) : json_null());
+    if (!output)
+        return 1;
+    collect_copy(child->attrs, "policy", output, "Policy");
+    return 0;
+}
+
+static const struct collect_detail gated_details[] = {
+    { .operation = "Locate",
+      .params = locate_params,
+      .merge = merge_location,
+      .attrs = loc_attrs,
+      .gate = true },
+    { .operation = "GetDetail",
+      .params = detail_params,
+      .merge = merge_detail,
+      .absent_codes = absent,
+      .attrs = enc_attrs },
+    { .operation = "GetPolicy",
+      .params = detail_params,
+      .merge = merge_policy_inline,
+      .absent_codes = absent,
+      .attrs = inline_attrs,
+      .child_type = "thing_policy" },
+    { 0 },
+};
+
+static const struct collect_list gated_lists[] = {
+    { .type = "thing",
+      .operation = "ListThings",
+      .items = "Things[]",
+      .regional_items = true,
+      .map = map_located,
+      .details = gated_details },
+    { 0 },
+};
+
+static const struct collector_def gated_def = {
+    .name = "gated",
+    .service = "thingsvc",
+    .global = true,
+    .lists = gated_lists,
+};
+
+static int log_index(const struct fake *f, const char *entry)
+{
+    for (int i = 0; i < f->n_log; i++)
+        if (str_eq(f->log[i], entry))
+            return i;
+    return -1;
+}
+
+START_TEST(gate_moves_later_details)
+{
+    static const struct fake_reply replies[] = {
+        { "ListThings",
+          { "{\"Things\":[{\"Name\":\"far\"},{\"Name\":\"lost\"},{\"Name\":\"known\"}]}" } },
+        { "Locate:far", { "{\"Region\":\"eu-west-1\"}" } },
+        { "Locate:lost", { NULL }, "AccessDenied", AWS_ERR_ACCESS_DENIED, "thingsvc:Locate" },
+        { "GetDetail", { "{\"Encrypted\":true}" } },
+        { "GetPolicy:far", { NULL }, "AccessDenied", AWS_ERR_ACCESS_DENIED, "thingsvc:GetPolicy" },
+        { "GetPolicy", { "{\"Policy\":\"{}\"}" } },
+        { NULL },
+    };
+    struct outcome o = { 0 };
+    struct fake f;
+    const struct resource *r;
+    /* max_in_flight 2 in run_collector: without the gate the details of
+     * "far" would start before its location is known. */
+    run_collector(replies, &gated_def, &o, &f);
+
+    ck_assert_int_eq(f.calls, 1 + 2 + 3 * 2);
+    /* The located thing's later calls go to its own region, after the gate. */
+    ck_assert_int_ge(log_index(&f, "GetDetail:far@eu-west-1"), 0);
+    ck_assert_int_ge(log_index(&f, "GetPolicy:far@eu-west-1"), 0);
+    ck_assert_int_gt(log_index(&f, "GetDetail:far@eu-west-1"),
+                     log_index(&f, "Locate:far@eu-central-1"));
+    r = find(&o.copy, "thing", "far");
+    ck_assert_str_eq(r->region, "eu-west-1");
+    ck_assert(json_is_true(json_object_get(r->attrs, "encrypted")));
+    /* A child detail that fails marks the parent's inline attributes too. */
+    ck_assert_str_eq(json_string_value(json_object_get(r->unknown, "inline_policy")),
+                     "access_denied:thingsvc:GetPolicy");
+    r = find(&o.copy, "thing_policy", "far");
+    ck_assert_str_eq(r->region, "eu-west-1");
+    ck_assert_str_eq(json_string_value(json_object_get(r->unknown, "*")),
+                     "access_denied:thingsvc:GetPolicy");
+    /* A failed gate still lets the rest run, where the item stands. */
+    r = find(&o.copy, "thing", "lost");
+    ck_assert_str_eq(r->region, "eu-central-1");
+    ck_assert_str_eq(json_string_value(json_object_get(r->unknown, "region")),
+                     "access_denied:thingsvc:Locate");
+    ck_assert_int_ge(log_index(&f, "GetDetail:lost@eu-central-1"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(r->attrs, "inline_policy")), "{}");
+    /* A gate skipped by its params function opens the next stage at once. */
+    ck_assert_int_lt(log_index(&f, "Locate:known@eu-central-1"), 0);
+    ck_assert_int_ge(log_index(&f, "GetPolicy:known@eu-central-1"), 0);
+    ck_assert_ptr_nonnull(find(&o.copy, "thing_policy", "known"));
+    end(&o, &f);
+}
+END_TEST
+
+START_TEST(cancel_with_gate_pending)
+{
+    static const struct fake_reply replies[] = {
+        { "ListThings", { "{\"Things\":[{\"Name\":\"far\"}]}" } },
+        { "Locate", { "{\"Region\":\"eu-west-1\"}" } },
+        { "GetDetail", { "{\"Encrypted\":true}" } },
+        { "GetPolicy", { "{\"Policy\":\"{}\"}" } },
+        { NULL },
+    };
+    struct collect_transport t;
+    struct outcome o = { 0 };
+    struct fake f;
+    struct collect_run *run = NULL;
+    struct perr err = { 0 };
+    struct collect_options opts = {
+        .partition = "aws", .account = "111111111111", .region = "eu-central-1", .now_ms = 1
+    };
+    const struct resource *r;
+    memset(&f, 0, sizeof(f));
+    f.replies = replies;
+    t = (struct collect_transport){ fake_call, &f };
+    opts.transport = &t;
+    ck_assert_int_eq(uv_loop_init(&f.loop), 0);
+    uv_idle_init(&f.loop, &f.idle);
+    f.idle.data = &f;
+    ck_assert_int_eq(collect_start(&gated_def, &opts, on_done, &o, &run, &err), 0);
+    /* Serve the listing and start the gate, then cancel. */
+    while (f.calls < 2)
+        uv_run(&f.loop, UV_RUN_ONCE);
+    collect_cancel(run);
+    uv_run(&f.loop, UV_RUN_DEFAULT);
+    ck_assert(o.done);
+    /* The stage behind the gate never started; its attributes and child are
+     * unknown rather than silently missing. */
+    ck_assert_int_eq(f.calls, 2);
+    r = find(&o.copy, "thing", "far");
+    ck_assert_str_eq(json_string_value(json_object_get(r->unknown, "encrypted")),
+                     "error:cancelled");
+    ck_assert_str_eq(json_string_value(json_object_get(r->unknown, "inline_policy")),
+                     "error:cancelled");
+    r = find(&o.copy, "thing_policy", "far");
+    ck_assert_str_eq(json_string_value(json_object_get(r->unknown, "*")), "error:cancelled");
+    end(&o, &f);
+}
+END_TEST
+
+/* ---- custom code finishing from inside a call's callback ---- */
+
+static void custom_call_done(struct collect_run *run, int result, const json_t *output,
+                             const struct aws_error *err, void *userdata)
+{
+    collect_scope_status(run, "gizmo", result == 0 ? COLLECT_OK : collect_status_of(err), NULL);
+    collect_custom_done(run);
+}
+
+static int custom_part(struct collect_run *run)
+{
+    return collect_call(run, NULL, "GetGizmo", NULL, false, NULL, custom_call_done, NULL);
+}
+
+static const char *const gizmo_types[] = { "gizmo", NULL };
+static const struct collect_list no_lists[] = { { 0 } };
+static const struct collector_def custom_def = {
+    .name = "gizmos",
+    .service = "thingsvc",
+    .lists = no_lists,
+    .extra_types = gizmo_types,
+    .custom = custom_part,
+};
+
+struct freeing {
+    bool done;
+    enum collect_status status;
+};
+
+static void on_done_free(struct collect_run *run, const struct collect_result *res, void *ud)
+{
+    struct freeing *fr = ud;
+    fr->done = true;
+    fr->status = res->scopes[0].status;
+    /* The pipeline may free the run right here (when it cannot queue the
+     * write); the framework must not touch it afterwards. */
+    collect_run_free(run);
+}
+
+START_TEST(custom_done_inside_callback)
+{
+    static const struct fake_reply replies[] = {
+        { "GetGizmo", { "{}" } },
+        { NULL },
+    };
+    struct collect_transport t;
+    struct freeing fr = { 0 };
+    struct fake f;
+    struct collect_run *run = NULL;
+    struct perr err = { 0 };
+    struct collect_options opts = {
+        .partition = "aws", .account = "111111111111", .region = "eu-central-1", .now_ms = 1
+    };
+    memset(&f, 0, sizeof(f));
+    f.replies = replies;
+    t = (struct collect_transport){ fake_call, &f };
+    opts.transport = &t;
+    ck_assert_int_eq(uv_loop_init(&f.loop), 0);
+    uv_idle_init(&f.loop, &f.idle);
+    f.idle.data = &f;
+    ck_assert_int_eq(collect_start(&custom_def, &opts, on_done_free, &fr, &run, &err), 0);
+    uv_run(&f.loop, UV_RUN_DEFAULT);
+    ck_assert(fr.done);
+    ck_assert_int_eq(fr.status, COLLECT_OK);
+    uv_close((uv_handle_t *)&f.idle, NULL);
+    uv_run(&f.loop, UV_RUN_DEFAULT);
+    ck_assert_int_eq(uv_loop_close(&f.loop), 0);
+}
+END_TEST
+
+START_TEST(error_details)
+{
+    struct aws_error denied = { .kind = AWS_ERR_ACCESS_DENIED,
+                                .code = "AccessDenied",
+                                .message = "no",
+                                .iam_action = "s3:GetBucketPolicy" };
+    struct aws_error denied_no_action = { .kind = AWS_ERR_ACCESS_DENIED, .code = "AccessDenied" };
+    struct aws_error throttled = { .kind = AWS_ERR_THROTTLED,
+                                   .code = "Throttling",
+                                   .message = "Rate exceeded" };
+    char *d = collect_error_detail(-EIO, &denied);
+    ck_assert_str_eq(d, "s3:GetBucketPolicy");
+    free(d);
+    d = collect_error_detail(-EIO, &denied_no_action);
+    ck_assert_str_eq(d, "AccessDenied");
+    free(d);
+    d = collect_error_detail(-EIO, &throttled);
+    ck_assert_str_eq(d, "Throttling: Rate exceeded");
+    free(d);
+    d = collect_error_detail(-ETIMEDOUT, NULL);
+    ck_assert_str_eq(d, strerror(ETIMEDOUT));
+    free(d);
+}
+END_TEST
+
 START_TEST(items_paths)
 {
     json_t *out = json_loads("{\"Reservations\":[{\"Instances\":[{\"Id\":1},{\"Id\":2}]},"
@@ -385,6 +667,10 @@ static Suite *suite(void)
     tcase_add_test(tc, denied_list_is_unknown);
     tcase_add_test(tc, global_list_of_regional_items);
     tcase_add_test(tc, items_paths);
+    tcase_add_test(tc, error_details);
+    tcase_add_test(tc, gate_moves_later_details);
+    tcase_add_test(tc, cancel_with_gate_pending);
+    tcase_add_test(tc, custom_done_inside_callback);
     suite_add_tcase(s, tc);
     return s;
 }
