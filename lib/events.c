@@ -511,9 +511,11 @@ int events_apply_drift(struct events_ctx *ctx, const struct drift_item *items, s
                 r = resolve_drift(ctx, row, err);
             j++;
         }
-        if (key) {
+        if (key && cmp <= 0) {
             free(prev);
             prev = key;
+        } else {
+            free(key);
         }
     }
     free(prev);
@@ -876,9 +878,13 @@ int events_apply_findings(struct events_ctx *ctx, const struct finding_item *ite
             }
             j++;
         }
-        if (key) {
+        /* Only an item consumed in this round becomes the ordering
+         * reference: a round that handled a stored row sees it again. */
+        if (key && cmp <= 0) {
             free(prev);
             prev = key;
+        } else {
+            free(key);
         }
     }
     free(prev);

@@ -399,6 +399,33 @@ START_TEST(reminders)
 }
 END_TEST
 
+START_TEST(stored_rows_interleave_with_new_items)
+{
+    /* Stored keys that sort before the evaluated ones must not be taken
+     * for the previous item: a stored drift or finding before each new
+     * one used to make the merge reject its own input as unsorted. */
+    json_t *c1 = changes_of("Suspended");
+    struct drift_item d[2] = { changed_bucket(c1), changed_bucket(c1) };
+    struct finding_item f[2] = { finding("FAIL", "a-control"), finding("FAIL", "c-control") };
+    d[0].resource_key = "111111111111/eu-central-1/aws_s3_bucket/a";
+    d[1].resource_key = "111111111111/eu-central-1/aws_s3_bucket/c";
+    run_drift(1000, d, 2);
+    run_findings(1000, f, 2);
+    /* Now b and d are evaluated; a and c remain stored and get resolved. */
+    d[0].resource_key = "111111111111/eu-central-1/aws_s3_bucket/b";
+    d[1].resource_key = "111111111111/eu-central-1/aws_s3_bucket/d";
+    f[0].control = "b-control";
+    f[1].control = "d-control";
+    run_drift(2000, d, 2);
+    run_findings(2000, f, 2);
+    ck_assert_int_eq(events_of("drift.opened"), 4);
+    ck_assert_int_eq(events_of("drift.resolved"), 2);
+    ck_assert_int_eq(events_of("control.failed"), 4);
+    ck_assert_int_eq(events_of("control.resolved"), 2);
+    json_decref(c1);
+}
+END_TEST
+
 START_TEST(unsorted_input_rejected)
 {
     json_t *c1 = changes_of("x");
@@ -454,6 +481,7 @@ static Suite *suite(void)
     tcase_add_test(tc, routing_filters);
     tcase_add_test(tc, data_gaps);
     tcase_add_test(tc, reminders);
+    tcase_add_test(tc, stored_rows_interleave_with_new_items);
     tcase_add_test(tc, unsorted_input_rejected);
     tcase_add_test(tc, drift_keys);
     suite_add_tcase(s, tc);
