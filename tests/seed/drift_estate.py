@@ -112,6 +112,7 @@ def seed(state_dir):
 
     # A security group with one inline rule and one declared separately.
     vpc = c["ec2"].create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    c["ec2"].create_tags(Resources=[vpc], Tags=tag_list(all_tags({})))
     sg = c["ec2"].create_security_group(GroupName=NAMES["group"], Description="web",
                                         VpcId=vpc)["GroupId"]
     c["ec2"].authorize_security_group_ingress(GroupId=sg, IpPermissions=[
@@ -144,8 +145,16 @@ def bucket_attrs(c, name, account, inline):
     a = {"id": name, "bucket": name, "arn": "arn:aws:s3:::" + name, "region": REGION,
          "bucket_domain_name": name + ".s3.amazonaws.com", "force_destroy": False,
          "tags": {k: v for k, v in tags.items() if k not in DEFAULT_TAGS}, "tags_all": tags,
-         "object_lock_enabled": False, "policy": "", "grant": [], "lifecycle_rule": [],
-         "logging": []}
+         "object_lock_enabled": False, "policy": "", "lifecycle_rule": [], "logging": []}
+    # Provider v4+ records the bucket ACL's grants on refresh, one entry per
+    # grantee with its permissions.
+    grants = {}
+    for g in c["s3"].get_bucket_acl(Bucket=name)["Grants"]:
+        who = g["Grantee"]
+        key = (who.get("ID", ""), who["Type"], who.get("URI", ""))
+        grants.setdefault(key, []).append(g["Permission"])
+    a["grant"] = [{"id": k[0], "type": k[1], "uri": k[2], "permissions": sorted(v)}
+                  for k, v in sorted(grants.items())]
     v = c["s3"].get_bucket_versioning(Bucket=name)
     a["versioning"] = [{"enabled": v.get("Status") == "Enabled",
                         "mfa_delete": v.get("MFADelete") == "Enabled"}]
@@ -199,6 +208,16 @@ def write_states(c, state_dir, account, ids):
         "deletion_window_in_days": 30, "bypass_policy_lockout_safety_check": False,
         "tags": {}, "tags_all": dict(DEFAULT_TAGS)}))
 
+    # The VPC the group lives in.
+    v = c["ec2"].describe_vpcs(VpcIds=[ids["vpc_id"]])["Vpcs"][0]
+    res.append(instance("aws_vpc", "main", {
+        "id": v["VpcId"], "arn": "arn:aws:ec2:%s:%s:vpc/%s" % (REGION, account, v["VpcId"]),
+        "cidr_block": v["CidrBlock"], "instance_tenancy": v.get("InstanceTenancy", "default"),
+        "enable_dns_support": True, "enable_dns_hostnames": False,
+        "assign_generated_ipv6_cidr_block": False, "owner_id": v["OwnerId"],
+        "dhcp_options_id": v.get("DhcpOptionsId", ""), "tags": {},
+        "tags_all": dict(DEFAULT_TAGS)}))
+
     # The security group: its inline rule as Terraform flattens it.
     g = c["ec2"].describe_security_groups(GroupIds=[ids["group_id"]])["SecurityGroups"][0]
     inline = []
@@ -221,6 +240,16 @@ def write_states(c, state_dir, account, ids):
         "name": g["GroupName"], "description": g["Description"], "vpc_id": g["VpcId"],
         "owner_id": g["OwnerId"], "ingress": inline, "egress": egress,
         "revoke_rules_on_delete": False, "tags": {}, "tags_all": dict(DEFAULT_TAGS)}))
+
+    # The customer-managed policy the role attaches.
+    pol = c["iam"].get_policy(PolicyArn=ids["policy_arn"])["Policy"]
+    doc = c["iam"].get_policy_version(PolicyArn=ids["policy_arn"],
+                                      VersionId=pol["DefaultVersionId"])["PolicyVersion"]
+    document = doc["Document"] if isinstance(doc["Document"], str) else json.dumps(doc["Document"])
+    res.append(instance("aws_iam_policy", "read", {
+        "id": pol["Arn"], "arn": pol["Arn"], "name": pol["PolicyName"], "path": pol["Path"],
+        "policy_id": pol["PolicyId"], "description": pol.get("Description", ""),
+        "policy": document, "tags": {}, "tags_all": {}}))
 
     # The role and its separately declared policy and attachment.
     role = c["iam"].get_role(RoleName=NAMES["role"])["Role"]
